@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file hadamard.h
+/// Normalised Walsh–Hadamard rotation y = H x / sqrt(P), applied block-diagonally over
+/// blocks of P = the largest power of two dividing dim (P = dim for powers of two).
+/// H is the Sylvester matrix, symmetric with H·H = P·I, so the normalised transform is
+/// its own inverse. Cost O(dim log P); no matrix is ever formed.
+///
+/// Floating-point contract (bit-identical host/device): stage h = 1, 2, 4, ..., P/2 in
+/// that order maps each pair (a, b) = (x_i, x_{i+h}), i with bit h clear, to
+/// (a + b, a - b); then every element is multiplied by hadamard_norm(P). Any
+/// implementation (SIMD lanes, warp shuffles) must apply the same stage order and the
+/// same operand order for a - b.
+
+#include <cstdint>
+
+#include "kakeya/config.h"
+#include "kakeya/numeric/bits.h"
+
+namespace kakeya {
+
+/// 1/sqrt(P) for P = 2^k, as the float32 nearest 2^(-k/2): exact for even k, and
+/// 2^(-(k-1)/2) times fl(1/sqrt(2)) for odd k (scaling by a power of two is exact).
+[[nodiscard]] KAKEYA_HD float hadamard_norm(int log2_p) noexcept {
+  const float base = (log2_p & 1) ? 0.70710678118654752440f : 1.0f;
+  return base * detail::exp2i(-(log2_p >> 1));
+}
+
+/// The Hadamard block size for a dimension: largest power of two dividing dim.
+[[nodiscard]] KAKEYA_HD int32_t hadamard_block(int32_t dim) noexcept {
+  return detail::largest_pow2_divisor(dim);
+}
+
+/// One butterfly stage of width h over x[0..p), p a power of two, h < p.
+KAKEYA_HD void fwht_stage(float* x, int32_t p, int32_t h) noexcept {
+  for (int32_t i = 0; i < p; i += 2 * h) {
+    for (int32_t j = i; j < i + h; ++j) {
+      const float a = x[j], b = x[j + h];
+      x[j] = a + b;
+      x[j + h] = a - b;
+    }
+  }
+}
+
+/// Unnormalised Walsh–Hadamard transform of x[0..p) in place (p a power of two).
+KAKEYA_HD void fwht(float* x, int32_t p) noexcept {
+  for (int32_t h = 1; h < p; h <<= 1) fwht_stage(x, p, h);
+}
+
+/// y = H x / sqrt(P) block-diagonally over x[0..dim), in place.
+KAKEYA_HD void hadamard_rotate(float* x, int32_t dim) noexcept {
+  const int32_t p = hadamard_block(dim);
+  const float norm = hadamard_norm(detail::log2_exact(static_cast<uint32_t>(p)));
+  for (int32_t base = 0; base < dim; base += p) {
+    fwht(x + base, p);
+    for (int32_t i = 0; i < p; ++i) x[base + i] *= norm;
+  }
+}
+
+}  // namespace kakeya

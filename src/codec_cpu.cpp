@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+// Explicit instantiations of the host batch API for the shipped element types.
+#include "kakeya/cpu/codec.h"
+
+namespace kakeya::cpu {
+template void encode<float>(const CodecSpec&, StridedBatch<const float>, CodeBatch);
+template void encode<f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch);
+template void encode<bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch);
+template void decode<float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>);
+template void decode<f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>);
+template void decode<bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>);
+}  // namespace kakeya::cpu
