@@ -56,7 +56,10 @@ template <class Up, class Back>
     }
     case ScaleFormat::kNormQmax: {
       // n = ||y|| = ||x|| (the rotation is orthogonal); m = max|y|/n in (0, 1].
-      const uint16_t n16 = float_to_f16_up(sqrtf(sumsq));
+      // A norm that underflows float32 (sumsq == 0 with amax > 0) is stored as the
+      // smallest fp16 so that s stays positive; such vectors decode to zero.
+      uint16_t n16 = float_to_f16_up(sqrtf(sumsq));
+      if (n16 == 0) n16 = 1;
       const float n = f16_to_float(n16);
       const uint16_t m16 = float_to_f16_up(amax / n);
       const float m = f16_to_float(m16);

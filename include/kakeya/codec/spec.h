@@ -226,4 +226,33 @@ struct CodecSpec {
   }
 };
 
+/// Parses the names used by the C ABI and Python: kind "e8" | "d4" | "z" | "fp8_per64" |
+/// "v4_native" | "bf16"; scale "bf16" | "fp16" | "norm_qmax". Validates the result.
+[[nodiscard]] inline CodecSpec parse_codec(const std::string& kind, int32_t dim, int32_t q,
+                                           const std::string& scale, int32_t rope_dims = 64) {
+  CodecSpec c;
+  c.dim = dim;
+  if (kind == "e8" || kind == "d4" || kind == "z") {
+    c.kind = CodecKind::kLattice;
+    c.lattice = kind == "e8" ? LatticeKind::kE8 : kind == "d4" ? LatticeKind::kD4 : LatticeKind::kZ8;
+    c.q = q;
+    if (scale == "bf16") c.scale = ScaleFormat::kBF16;
+    else if (scale == "fp16") c.scale = ScaleFormat::kFP16;
+    else if (scale == "norm_qmax") c.scale = ScaleFormat::kNormQmax;
+    else KAKEYA_CHECK(false, "scale = '", scale, "' is not one of 'bf16', 'fp16', 'norm_qmax'");
+  } else if (kind == "fp8_per64") {
+    c.kind = CodecKind::kFP8Per64;
+  } else if (kind == "v4_native") {
+    c.kind = CodecKind::kV4Native;
+    c.rope_dims = rope_dims;
+  } else if (kind == "bf16") {
+    c.kind = CodecKind::kBF16;
+  } else {
+    KAKEYA_CHECK(false, "lattice/kind = '", kind,
+                 "' is not one of 'e8', 'd4', 'z', 'fp8_per64', 'v4_native', 'bf16'");
+  }
+  c.validate();
+  return c;
+}
+
 }  // namespace kakeya

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/* C ABI of kakeyalattice. Every function returns 0 on success or a negative status
+ * (-1 invalid argument, -2 invalid input, -3 corrupt code, -4 CUDA, -5 internal); the
+ * message of the last failure on this thread is kakeya_last_error(). No C++ type
+ * crosses this boundary and no exception escapes it. */
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kakeya_codec kakeya_codec; /* opaque */
+
+/* kind: "e8" | "d4" | "z" | "fp8_per64" | "v4_native" | "bf16"; scale: "bf16" | "fp16" |
+ * "norm_qmax" (lattice kinds only; may be NULL for "bf16"); rope_dims: v4_native only. */
+int kakeya_codec_create(const char* kind, int32_t dim, int32_t q, const char* scale,
+                        int32_t rope_dims, kakeya_codec** out);
+void kakeya_codec_destroy(kakeya_codec* codec);
+int kakeya_codec_code_bytes(const kakeya_codec* codec, int64_t* out);
+int kakeya_codec_bits_per_vector(const kakeya_codec* codec, int64_t* out);
+
+/* x: rows × dim float32, row i at x + i*x_stride (elements); codes: row i at
+ * codes + i*code_stride (bytes, >= code_bytes). */
+int kakeya_encode_f32(const kakeya_codec* codec, const float* x, int64_t rows, int64_t x_stride,
+                      uint8_t* codes, int64_t code_stride);
+int kakeya_decode_f32(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
+                      int64_t code_stride, float* out, int64_t out_stride);
+
+const char* kakeya_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// C ABI: one catch-all per entry point; messages kept thread-locally.
+#include "kakeya/c_api.h"
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "kakeya/cpu/codec.h"
+
+struct kakeya_codec {
+  kakeya::CodecSpec spec;
+};
+
+namespace {
+thread_local std::string g_last_error;
+
+int fail(kakeya::Status s, const char* what) noexcept {
+  try {
+    g_last_error = what;
+  } catch (...) {
+  }
+  return -static_cast<int>(s);
+}
+}  // namespace
+
+#define KAKEYA_C_TRY(body)                                                   \
+  try {                                                                      \
+    body;                                                                    \
+    return 0;                                                                \
+  } catch (const kakeya::InvalidArgument& e) {                               \
+    return fail(e.status(), e.what());                                       \
+  } catch (const kakeya::Error& e) {                                         \
+    return fail(e.status(), e.what());                                       \
+  } catch (const std::bad_alloc&) {                                          \
+    return fail(kakeya::Status::kInternal, "out of memory");                 \
+  } catch (const std::exception& e) {                                        \
+    return fail(kakeya::Status::kInternal, e.what());                        \
+  } catch (...) {                                                            \
+    return fail(kakeya::Status::kInternal, "unknown exception");             \
+  }
+
+#define KAKEYA_C_NONNULL(p) KAKEYA_CHECK((p) != nullptr, #p " is NULL")
+
+extern "C" {
+
+int kakeya_codec_create(const char* kind, int32_t dim, int32_t q, const char* scale,
+                        int32_t rope_dims, kakeya_codec** out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(kind);
+    KAKEYA_C_NONNULL(out);
+    *out = nullptr;
+    auto spec = kakeya::parse_codec(kind, dim, q, scale ? scale : "bf16", rope_dims);
+    *out = new kakeya_codec{spec};
+  })
+}
+
+void kakeya_codec_destroy(kakeya_codec* codec) { delete codec; }
+
+int kakeya_codec_code_bytes(const kakeya_codec* codec, int64_t* out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    KAKEYA_C_NONNULL(out);
+    *out = codec->spec.code_bytes();
+  })
+}
+
+int kakeya_codec_bits_per_vector(const kakeya_codec* codec, int64_t* out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    KAKEYA_C_NONNULL(out);
+    *out = codec->spec.bits_per_vector();
+  })
+}
+
+int kakeya_encode_f32(const kakeya_codec* codec, const float* x, int64_t rows, int64_t x_stride,
+                      uint8_t* codes, int64_t code_stride) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    kakeya::cpu::encode<float>(codec->spec, {x, rows, codec->spec.dim, x_stride},
+                               {codes, rows, code_stride});
+  })
+}
+
+int kakeya_decode_f32(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
+                      int64_t code_stride, float* out, int64_t out_stride) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    kakeya::cpu::decode<float>(codec->spec, {codes, rows, code_stride},
+                               {out, rows, codec->spec.dim, out_stride});
+  })
+}
+
+const char* kakeya_last_error(void) { return g_last_error.c_str(); }
+
+}  // extern "C"

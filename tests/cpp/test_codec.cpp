@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "test_util.h"
+
+using namespace kakeya;
+
+TEST(Spec, BitTableMatchesDesign) {
+  struct Row {
+    int q, b128, b512;
+  };
+  for (const Row r : {Row{1, 208, 784}, Row{2, 304, 1168}, Row{4, 416, 1616}, Row{10, 576, 2256},
+                      Row{38, 832, 3280}, Row{44, 848, 3344}, Row{76, 960, 3792}}) {
+    EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 128, r.q).bits_per_vector(), r.b128) << r.q;
+    EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 512, r.q).bits_per_vector(), r.b512) << r.q;
+  }
+  EXPECT_EQ(CodecSpec::make_fp8_per64(512).bits_per_vector(), 4224);
+  EXPECT_EQ(CodecSpec::make_v4_native(512).bits_per_vector(), 448 * 8 + 7 * 16 + 64 * 16);
+  EXPECT_EQ(CodecSpec::make_bf16(512).bits_per_vector(), 8192);
+  EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 128, 38, ScaleFormat::kNormQmax).bits_per_vector(), 848);
+  EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 128, 1).code_bytes(), 26);
+}
+
+TEST(Spec, InvalidParametersNameTheArgument) {
+  auto expect_msg = [](const CodecSpec& s, const char* needle) {
+    try {
+      s.validate();
+      FAIL() << "no exception for " << needle;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_msg(CodecSpec::make_lattice(LatticeKind::kE8, 100, 4), "dim = 100");
+  expect_msg(CodecSpec::make_lattice(LatticeKind::kE8, 128, 0), "q = 0");
+  expect_msg(CodecSpec::make_lattice(LatticeKind::kE8, 128, 128), "q = 128");
+  expect_msg(CodecSpec::make_lattice(LatticeKind::kE8, 0, 4), "dim = 0");
+  expect_msg(CodecSpec::make_fp8_per64(96), "dim = 96");
+  expect_msg(CodecSpec::make_v4_native(512, 65), "dim - rope_dims = 447");
+  CodecSpec bad = CodecSpec::make_lattice(LatticeKind::kE8, 128, 4);
+  bad.scale = static_cast<ScaleFormat>(9);
+  expect_msg(bad, "scale = 9");
+  EXPECT_THROW((void)parse_codec("e9", 128, 4, "bf16"), InvalidArgument);
+  EXPECT_THROW((void)parse_codec("e8", 128, 4, "fp32"), InvalidArgument);
+}
+
+class QualityTable : public ::testing::TestWithParam<std::tuple<int, int, double>> {};
+
+// DESIGN.md §3: 20 000 iid N(0,1) vectors, E8, bf16 scale, rel-MSE within ±2%.
+TEST_P(QualityTable, GaussianRelMseMatchesDesign) {
+  const auto [dim, q, expected] = GetParam();
+  const int64_t rows = 20000;
+  const auto x = kt::gaussian(rows, dim, 1234 + dim + q);
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, dim, q);
+  const auto r = kt::roundtrip(spec, x, rows);
+  const double rel = kt::rel_mse(x, r.xhat, rows, dim);
+  EXPECT_NEAR(rel / expected, 1.0, 0.02) << "dim " << dim << " q " << q << " rel-MSE " << rel;
+}
+INSTANTIATE_TEST_SUITE_P(Design, QualityTable,
+                         ::testing::Values(std::make_tuple(512, 4, 0.0479), std::make_tuple(512, 10, 0.00767),
+                                           std::make_tuple(512, 38, 0.000531), std::make_tuple(512, 76, 0.000133),
+                                           std::make_tuple(128, 4, 0.0366), std::make_tuple(128, 10, 0.00586),
+                                           std::make_tuple(128, 38, 0.000406)));
+
+class Dims : public ::testing::TestWithParam<int> {};
+
+TEST_P(Dims, RoundTripAllLatticesAndScales) {
+  const int dim = GetParam();
+  const int64_t rows = 64;
+  const auto x = kt::gaussian(rows, dim, 77 + dim);
+  for (auto lat : {LatticeKind::kE8, LatticeKind::kD4, LatticeKind::kZ8}) {
+    for (auto sc : {ScaleFormat::kBF16, ScaleFormat::kFP16, ScaleFormat::kNormQmax}) {
+      for (int q : {1, 4, 38, 127}) {
+        const auto spec = CodecSpec::make_lattice(lat, dim, q, sc);
+        const auto r = kt::roundtrip(spec, x, rows);
+        const double rel = kt::rel_mse(x, r.xhat, rows, dim);
+        // Coarse sanity bound: the step is ~ max|y|/q and max|y| < 5 sigma here.
+        const double bound = 4.0 / (q * q) + 1e-6;
+        EXPECT_LT(rel, bound) << spec.name();
+        // Decoding is deterministic and re-encoding the input gives the same bytes.
+        const auto r2 = kt::roundtrip(spec, x, rows);
+        EXPECT_EQ(r.codes, r2.codes);
+      }
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(All, Dims, ::testing::Values(8, 16, 64, 96, 128, 192, 256, 512, 576));
+
+TEST(Codec, ErrorShrinksWithQ) {
+  const int64_t rows = 500;
+  const auto x = kt::gaussian(rows, 128, 5);
+  double prev = 1e9;
+  for (int q = 1; q <= 127; q += 7) {
+    const auto r = kt::roundtrip(CodecSpec::make_lattice(LatticeKind::kE8, 128, q), x, rows);
+    const double rel = kt::rel_mse(x, r.xhat, rows, 128);
+    EXPECT_LT(rel, prev) << q;
+    prev = rel;
+  }
+}
+
+TEST(Codec, E8BeatsD4BeatsZAtSimilarRate) {
+  const int64_t rows = 4000;
+  const auto x = kt::gaussian(rows, 128, 9);
+  const auto e8 = kt::roundtrip(CodecSpec::make_lattice(LatticeKind::kE8, 128, 10), x, rows);
+  const auto z = kt::roundtrip(CodecSpec::make_lattice(LatticeKind::kZ8, 128, 10), x, rows);
+  // Z8 at the same Q spends more bits (ranked (2Q+1)^8 vs ~half) and still loses.
+  EXPECT_LT(kt::rel_mse(x, e8.xhat, rows, 128), kt::rel_mse(x, z.xhat, rows, 128));
+}
+
+TEST(Codec, AdversarialVectors) {
+  const int dim = 128;
+  for (auto sc : {ScaleFormat::kBF16, ScaleFormat::kFP16, ScaleFormat::kNormQmax}) {
+    const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, dim, 38, sc);
+    std::vector<float> x(8 * dim, 0.f);
+    for (int i = 0; i < dim; ++i) {
+      x[dim + i] = -0.f;                               // -0
+      x[2 * dim + i] = (i == 17) ? 100.f : 0.f;        // one spike
+      x[3 * dim + i] = 0.5f;                           // all equal: ties after rotation
+      x[4 * dim + i] = (i % 2) ? -1.f : 1.f;
+      x[5 * dim + i] = 1e-20f * ((i * 7) % 13 - 6);    // tiny
+      x[6 * dim + i] = sc == ScaleFormat::kBF16 ? 1e30f * ((i % 3) - 1) : 100.f * ((i % 3) - 1);
+      x[7 * dim + i] = std::ldexp(1.f, -140) * (i % 2);  // float32 subnormal
+    }
+    const auto r = kt::roundtrip(spec, x, 8);
+    for (int i = 0; i < dim; ++i) {
+      EXPECT_EQ(r.xhat[i], 0.f);
+      EXPECT_FALSE(std::signbit(r.xhat[i]));
+      EXPECT_EQ(r.xhat[dim + i], 0.f);
+    }
+    for (int row = 0; row < 8; ++row) {
+      double e = 0, n = 0;
+      for (int i = 0; i < dim; ++i) {
+        const double a = x[row * dim + i], b = r.xhat[row * dim + i];
+        ASSERT_TRUE(std::isfinite(b));
+        e += (a - b) * (a - b);
+        n += a * a;
+      }
+      // Structured rows concentrate after rotation, so the bound is looser than the
+      // Gaussian figures. Rows 5 (1e-20) and 7 (float32 subnormals) have scales below
+      // the 16-bit formats' normal range: only an absolute bound holds there (README).
+      if (n > 0 && row < 5) { EXPECT_LT(e / n, 1e-2) << "row " << row << " scale " << to_string(sc); }
+      if (row == 6) { EXPECT_LT(e / n, 1e-2) << "row 6 scale " << to_string(sc); }
+      if (row == 5 && sc == ScaleFormat::kBF16) { EXPECT_LT(e / n, 1e-2); }
+      if (row == 7 && sc == ScaleFormat::kBF16) { EXPECT_LE(std::sqrt(e / dim), 38 * std::ldexp(1.0, -133)); }
+    }
+    // All-zero record for the zero vector.
+    for (int64_t b = 0; b < spec.code_bytes(); ++b) EXPECT_EQ(r.codes[b], 0);
+  }
+}
+
+TEST(Codec, Fp16ScalePrecisionForTinyVectorsIsDocumented) {
+  // fp16 scales go subnormal below 2^-14·Q: the step is then at least 2^-24, so the
+  // absolute error per coordinate stays below 2^-24 · q (the box half-width in steps).
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 10, ScaleFormat::kFP16);
+  const auto x = kt::gaussian(16, 64, 3, 1e-6f);
+  const auto r = kt::roundtrip(spec, x, 16);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_LE(std::fabs(x[i] - r.xhat[i]), 10 * std::ldexp(1.f, -24));
+}
+
+TEST(Codec, NonFiniteInputThrowsNamingRowAndColumn) {
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 4);
+  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    auto x = kt::gaussian(600, 64, 1);
+    x[517 * 64 + 9] = bad;
+    std::vector<uint8_t> codes(600 * spec.code_bytes());
+    try {
+      cpu::encode<float>(spec, contiguous<const float>(x.data(), 600, 64), {codes.data(), 600, spec.code_bytes()});
+      FAIL();
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(e.status(), Status::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find("x[517, 9]"), std::string::npos) << e.what();
+    }
+  }
+  for (auto kind : {CodecSpec::make_fp8_per64(64), CodecSpec::make_bf16(64), CodecSpec::make_v4_native(128)}) {
+    auto x = kt::gaussian(4, kind.dim, 1);
+    x[kind.dim + 3] = std::nanf("");
+    std::vector<uint8_t> codes(4 * kind.code_bytes());
+    EXPECT_THROW(cpu::encode<float>(kind, contiguous<const float>(x.data(), 4, kind.dim), {codes.data(), 4, kind.code_bytes()}),
+                 InvalidArgument);
+  }
+}
+
+TEST(Codec, ScaleOutOfRangeThrows) {
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 1, ScaleFormat::kFP16);
+  std::vector<float> x(64, 1e6f);
+  std::vector<uint8_t> codes(spec.code_bytes());
+  try {
+    cpu::encode<float>(spec, contiguous<const float>(x.data(), 1, 64), {codes.data(), 1, spec.code_bytes()});
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos) << e.what();
+  }
+  // bf16 holds it; the largest floats overflow the rotation and are reported.
+  const auto sb = CodecSpec::make_lattice(LatticeKind::kE8, 64, 1);
+  EXPECT_NO_THROW(cpu::encode<float>(sb, contiguous<const float>(x.data(), 1, 64), {codes.data(), 1, sb.code_bytes()}));
+  std::vector<float> big(64, 3e38f);
+  EXPECT_THROW(cpu::encode<float>(sb, contiguous<const float>(big.data(), 1, 64), {codes.data(), 1, sb.code_bytes()}),
+               InvalidArgument);
+}
+
+TEST(Codec, ShapeAndStrideErrors) {
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 4);
+  std::vector<float> x(64 * 4);
+  std::vector<uint8_t> codes(4 * spec.code_bytes());
+  EXPECT_THROW(cpu::encode<float>(spec, {x.data(), 4, 32, 32}, {codes.data(), 4, spec.code_bytes()}), InvalidArgument);
+  EXPECT_THROW(cpu::encode<float>(spec, {x.data(), 4, 64, 60}, {codes.data(), 4, spec.code_bytes()}), InvalidArgument);
+  EXPECT_THROW(cpu::encode<float>(spec, {x.data(), 4, 64, 64}, {codes.data(), 3, spec.code_bytes()}), InvalidArgument);
+  EXPECT_THROW(cpu::encode<float>(spec, {x.data(), 4, 64, 64}, {codes.data(), 4, spec.code_bytes() - 1}), InvalidArgument);
+  EXPECT_THROW(cpu::encode<float>(spec, {nullptr, 4, 64, 64}, {codes.data(), 4, spec.code_bytes()}), InvalidArgument);
+  // zero rows is fine
+  EXPECT_NO_THROW(cpu::encode<float>(spec, {nullptr, 0, 64, 64}, {nullptr, 0, spec.code_bytes()}));
+}
+
+TEST(Codec, CorruptCodesAreDetectedNeverCrash) {
+  std::mt19937 g(99);
+  for (auto spec : {CodecSpec::make_lattice(LatticeKind::kE8, 128, 38), CodecSpec::make_lattice(LatticeKind::kE8, 128, 1),
+                    CodecSpec::make_lattice(LatticeKind::kD4, 64, 3, ScaleFormat::kNormQmax),
+                    CodecSpec::make_lattice(LatticeKind::kZ8, 64, 5, ScaleFormat::kFP16), CodecSpec::make_fp8_per64(128),
+                    CodecSpec::make_v4_native(128), CodecSpec::make_bf16(64)}) {
+    const int64_t rows = 300, cb = spec.code_bytes();
+    int corrupt = 0;
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<uint8_t> codes(static_cast<size_t>(rows * cb));
+      for (auto& b : codes) b = static_cast<uint8_t>(g());
+      std::vector<float> out(static_cast<size_t>(rows * spec.dim));
+      try {
+        cpu::decode<float>(spec, {codes.data(), rows, cb}, contiguous(out.data(), rows, spec.dim));
+        for (float v : out) ASSERT_TRUE(std::isfinite(v));
+      } catch (const InvalidArgument& e) {
+        EXPECT_EQ(e.status(), Status::kCorruptCode) << e.what();
+        EXPECT_NE(std::string(e.what()).find("codes row"), std::string::npos);
+        ++corrupt;
+      }
+    }
+    if (spec.kind == CodecKind::kLattice && spec.q == 1) { EXPECT_GT(corrupt, 0) << spec.name(); }
+  }
+  // A specific out-of-range index is reported with its block.
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 1);
+  std::vector<uint8_t> rec(spec.code_bytes(), 0);
+  rec[0] = 0x80;  // bf16 scale 1.0 = 0x3f80
+  rec[1] = 0x3f;
+  rec[2] = 0xff;  // block 0 index = 0xfff = 4095 >= 3409
+  rec[3] = 0x0f;
+  std::vector<float> out(64);
+  try {
+    cpu::decode<float>(spec, {rec.data(), 1, spec.code_bytes()}, contiguous(out.data(), 1, 64));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("block 0 index 4095"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Codec, DecodeThenEncodeIsStableAtTheLatticeLevel) {
+  // encode(decode(c)) reproduces every block index whenever the re-derived scale equals
+  // the stored one; and the reconstruction of a re-encode is never further away.
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 128, 38);
+  const int64_t rows = 2000;
+  const auto x = kt::gaussian(rows, 128, 8);
+  const auto r1 = kt::roundtrip(spec, x, rows);
+  const auto r2 = kt::roundtrip(spec, r1.xhat, rows);
+  int64_t same = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    same += std::memcmp(&r1.codes[r * spec.code_bytes()], &r2.codes[r * spec.code_bytes()], spec.code_bytes()) == 0;
+  EXPECT_GT(same, 0);
+  EXPECT_LT(kt::rel_mse(r1.xhat, r2.xhat, rows, 128), kt::rel_mse(x, r1.xhat, rows, 128));
+}
+
+TEST(Codec, StridedAndTypedInputsAgree) {
+  const int dim = 128;
+  const int64_t rows = 40, stride = 150;
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, dim, 10);
+  const auto x = kt::gaussian(rows, dim, 31);
+  std::vector<float> xs(rows * stride, 1e9f);
+  std::vector<bf16> xb(rows * dim);
+  std::vector<f16> xf(rows * dim);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int c = 0; c < dim; ++c) {
+      xs[r * stride + c] = x[r * dim + c];
+      xb[r * dim + c] = bf16{float_to_bf16(x[r * dim + c])};
+      xf[r * dim + c] = f16{float_to_f16(x[r * dim + c])};
+    }
+  const int64_t cb = spec.code_bytes();
+  std::vector<uint8_t> c1(rows * cb), c2(rows * (cb + 3)), c3(rows * cb), c4(rows * cb);
+  cpu::encode<float>(spec, contiguous<const float>(x.data(), rows, dim), {c1.data(), rows, cb});
+  cpu::encode<float>(spec, {xs.data(), rows, dim, stride}, {c2.data(), rows, cb + 3});
+  for (int64_t r = 0; r < rows; ++r) {
+    EXPECT_EQ(std::memcmp(&c1[r * cb], &c2[r * (cb + 3)], cb), 0);
+  }
+  // bf16 input equals float input after the same bf16 rounding
+  std::vector<float> xb_f(rows * dim);
+  for (size_t i = 0; i < xb.size(); ++i) xb_f[i] = bf16_to_float(xb[i].bits);
+  cpu::encode<bf16>(spec, contiguous<const bf16>(xb.data(), rows, dim), {c3.data(), rows, cb});
+  cpu::encode<float>(spec, contiguous<const float>(xb_f.data(), rows, dim), {c4.data(), rows, cb});
+  EXPECT_EQ(c3, c4);
+  cpu::encode<f16>(spec, contiguous<const f16>(xf.data(), rows, dim), {c3.data(), rows, cb});
+  // typed outputs are the float output rounded once more
+  std::vector<float> of(rows * dim);
+  std::vector<bf16> ob(rows * dim);
+  std::vector<f16> oh(rows * dim);
+  cpu::decode<float>(spec, {c1.data(), rows, cb}, contiguous(of.data(), rows, dim));
+  cpu::decode<bf16>(spec, {c1.data(), rows, cb}, contiguous(ob.data(), rows, dim));
+  cpu::decode<f16>(spec, {c1.data(), rows, cb}, contiguous(oh.data(), rows, dim));
+  for (size_t i = 0; i < of.size(); ++i) {
+    EXPECT_EQ(ob[i].bits, float_to_bf16(of[i]));
+    EXPECT_EQ(oh[i].bits, float_to_f16(of[i]));
+  }
+}
+
+TEST(Codec, ThreadCountDoesNotChangeBytes) {
+  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 256, 38);
+  const int64_t rows = 5000;
+  const auto x = kt::gaussian(rows, 256, 17);
+  cpu::set_num_threads(1);
+  const auto a = kt::roundtrip(spec, x, rows);
+  cpu::set_num_threads(2);
+  const auto b = kt::roundtrip(spec, x, rows);
+  cpu::set_num_threads(7);
+  const auto c = kt::roundtrip(spec, x, rows);
+  cpu::set_num_threads(0);
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.codes, c.codes);
+  EXPECT_EQ(a.xhat, c.xhat);
+  EXPECT_THROW(cpu::set_num_threads(-1), InvalidArgument);
+}
+
+TEST(Baselines, Fp8Per64MatchesDefinition) {
+  const auto spec = CodecSpec::make_fp8_per64(128);
+  auto x = kt::gaussian(50, 128, 4);
+  for (int i = 0; i < 64; ++i) x[i] = 0.f;  // group with amax 0: floored to 1e-4
+  const auto r = kt::roundtrip(spec, x, 50);
+  for (int64_t row = 0; row < 50; ++row)
+    for (int g = 0; g < 2; ++g) {
+      float amax = 0;
+      for (int k = 0; k < 64; ++k) amax = std::max(amax, std::fabs(x[row * 128 + g * 64 + k]));
+      const float s = bf16_to_float(float_to_bf16_up(std::max(amax, 1e-4f) / 448.f));
+      for (int k = 0; k < 64; ++k) {
+        const float v = x[row * 128 + g * 64 + k];
+        ASSERT_EQ(r.xhat[row * 128 + g * 64 + k], e4m3_to_float(float_to_e4m3(v / s)) * s);
+      }
+    }
+  // relative error of E4M3 with 3 mantissa bits: rel-MSE about 2^-8/3 ... well below 1e-2
+  EXPECT_LT(kt::rel_mse(x, r.xhat, 50, 128), 1e-2);
+}
+
+TEST(Baselines, V4NativeKeepsRopeDimsInBf16) {
+  const auto spec = CodecSpec::make_v4_native(512, 64);
+  const auto x = kt::gaussian(10, 512, 6);
+  const auto r = kt::roundtrip(spec, x, 10);
+  const auto f = kt::roundtrip(CodecSpec::make_fp8_per64(448), [&] {
+    std::vector<float> h(10 * 448);
+    for (int row = 0; row < 10; ++row)
+      for (int c = 0; c < 448; ++c) h[row * 448 + c] = x[row * 512 + c];
+    return h;
+  }(), 10);
+  for (int row = 0; row < 10; ++row) {
+    for (int c = 0; c < 448; ++c) ASSERT_EQ(r.xhat[row * 512 + c], f.xhat[row * 448 + c]);
+    for (int c = 448; c < 512; ++c) ASSERT_EQ(r.xhat[row * 512 + c], bf16_to_float(float_to_bf16(x[row * 512 + c])));
+  }
+}

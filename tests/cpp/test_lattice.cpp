@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "kakeya/lattice/d4.h"
+#include "kakeya/lattice/e8.h"
+#include "kakeya/lattice/z8.h"
+
+using namespace kakeya;
+
+namespace {
+
+template <class L>
+constexpr int kN = lattice_traits<L>::kDim;
+
+template <class L>
+using Pt = std::array<int32_t, kN<L>>;
+
+template <class L>
+std::vector<Pt<L>> enumerate(int q) {
+  std::vector<Pt<L>> pts;
+  const uint64_t n = lattice_traits<L>::codebook_size(q);
+  for (uint64_t i = 0; i < n; ++i) {
+    int32_t t[kN<L>];
+    EXPECT_TRUE(lattice_traits<L>::unrank(i, q, t));
+    Pt<L> p;
+    std::copy(t, t + kN<L>, p.begin());
+    pts.push_back(p);
+  }
+  return pts;
+}
+
+template <class L>
+double dist2(const float* w, const int32_t* t) {
+  double d = 0;
+  for (int k = 0; k < kN<L>; ++k) d += (double(w[k]) - t[k]) * (double(w[k]) - t[k]);
+  return d;
+}
+
+template <class L>
+void check_bijection(int q) {
+  const uint64_t n = lattice_traits<L>::codebook_size(q);
+  std::set<Pt<L>> seen;
+  for (uint64_t i = 0; i < n; ++i) {
+    int32_t t[kN<L>];
+    ASSERT_TRUE(lattice_traits<L>::unrank(i, q, t));
+    ASSERT_TRUE(lattice_traits<L>::contains(t, q)) << i;
+    ASSERT_EQ(lattice_traits<L>::rank(t, q), i);
+    Pt<L> p;
+    std::copy(t, t + kN<L>, p.begin());
+    ASSERT_TRUE(seen.insert(p).second) << "duplicate point at index " << i;
+  }
+  int32_t t[kN<L>];
+  EXPECT_FALSE(lattice_traits<L>::unrank(n, q, t));
+  EXPECT_FALSE(lattice_traits<L>::unrank(~uint64_t{0}, q, t));
+}
+
+// Count lattice points in the box independently, by brute force over all coordinates.
+template <class L>
+uint64_t count_by_membership(int q) {
+  uint64_t c = 0;
+  const int span = 4 * q + 1;  // doubled coordinates -2q..2q
+  std::vector<int32_t> t(kN<L>, -2 * q);
+  uint64_t total = 1;
+  for (int k = 0; k < kN<L>; ++k) total *= span;
+  for (uint64_t i = 0; i < total; ++i) {
+    uint64_t r = i;
+    int32_t tt[kN<L>];
+    for (int k = 0; k < kN<L>; ++k) {
+      tt[k] = static_cast<int32_t>(r % span) - 2 * q;
+      r /= span;
+    }
+    c += lattice_traits<L>::contains(tt, q) ? 1 : 0;
+  }
+  return c;
+}
+
+template <class L>
+void check_nearest_bruteforce(int q, int queries, uint32_t seed) {
+  const auto pts = enumerate<L>(q);
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(-2.f * q - 1.5f, 2.f * q + 1.5f);
+  for (int s = 0; s < queries; ++s) {
+    float w[kN<L>];
+    for (auto& v : w) v = u(g);
+    int32_t t[kN<L>];
+    const float d = lattice_traits<L>::nearest(w, q, t);
+    ASSERT_TRUE(lattice_traits<L>::contains(t, q));
+    double best = 1e300;
+    for (const auto& p : pts) best = std::min(best, dist2<L>(w, p.data()));
+    const double mine = dist2<L>(w, t);
+    ASSERT_LE(mine, best + 1e-5) << "query " << s;
+    ASSERT_NEAR(d, mine, 1e-4 * (1 + mine));
+  }
+}
+
+}  // namespace
+
+TEST(Lattice, CodebookSizesMatchDesign) {
+  EXPECT_EQ(lattice_traits<E8>::codebook_size(1), 3281u + 128u);
+  for (int q : {1, 2, 4, 10, 38, 127}) {
+    const uint64_t b = 2 * q + 1, h = 2 * q;
+    uint64_t b8 = 1, h8 = 1;
+    for (int i = 0; i < 8; ++i) b8 *= b, h8 *= h;
+    EXPECT_EQ(lattice_traits<E8>::codebook_size(q), (b8 + 1) / 2 + h8 / 2);
+    EXPECT_EQ(lattice_traits<Z8>::codebook_size(q), b8);
+  }
+  EXPECT_EQ(lattice_traits<E8>::codebook_size(1), count_by_membership<E8>(1));
+  EXPECT_EQ(lattice_traits<D4>::codebook_size(2), count_by_membership<D4>(2));
+  EXPECT_EQ(lattice_traits<D4>::codebook_size(3), count_by_membership<D4>(3));
+}
+
+TEST(Lattice, E8RankBijectiveExhaustive) {
+  check_bijection<E8>(1);
+  check_bijection<E8>(2);
+}
+TEST(Lattice, D4RankBijectiveExhaustive) {
+  for (int q : {1, 2, 3, 7}) check_bijection<D4>(q);
+}
+TEST(Lattice, Z8RankBijectiveExhaustive) { check_bijection<Z8>(1); }
+
+template <class L>
+void check_random_rank(uint32_t seed) {
+  std::mt19937_64 g(seed);
+  for (int q : {3, 4, 10, 38, 76, 100, 126, 127}) {
+    const uint64_t n = lattice_traits<L>::codebook_size(q);
+    for (int s = 0; s < 20000; ++s) {
+      uint64_t i = g() % n;
+      if (s < 4) i = s < 2 ? s : n - 1 - (s - 2);  // both ends
+      int32_t t[kN<L>];
+      ASSERT_TRUE(lattice_traits<L>::unrank(i, q, t));
+      ASSERT_TRUE(lattice_traits<L>::contains(t, q));
+      ASSERT_EQ(lattice_traits<L>::rank(t, q), i) << "q " << q;
+    }
+  }
+}
+TEST(Lattice, RankRandomUpToQ127) {
+  check_random_rank<E8>(1);
+  check_random_rank<D4>(2);
+  check_random_rank<Z8>(3);
+}
+
+TEST(Lattice, E8NearestMatchesBruteForce) {
+  check_nearest_bruteforce<E8>(1, 3000, 1);
+  check_nearest_bruteforce<E8>(2, 300, 2);
+}
+TEST(Lattice, D4NearestMatchesBruteForce) {
+  for (int q : {1, 2, 5}) check_nearest_bruteforce<D4>(q, 2000, 10 + q);
+}
+TEST(Lattice, Z8NearestMatchesBruteForce) { check_nearest_bruteforce<Z8>(1, 500, 4); }
+
+TEST(Lattice, E8BoxBeatsClamp) {
+  // A half-integer point at Q+1/2 clamped to Q leaves E8: our search never returns one.
+  const int q = 3;
+  float w[8];
+  for (auto& v : w) v = 2.f * (q + 0.45f);
+  int32_t t[8];
+  lattice_traits<E8>::nearest(w, q, t);
+  EXPECT_TRUE(lattice_traits<E8>::contains(t, q));
+  for (int k = 0; k < 8; ++k) EXPECT_LE(t[k], 2 * q);
+}
+
+TEST(Lattice, IdempotentOnEveryCodeword) {
+  for (int q : {1, 2}) {
+    for (const auto& p : enumerate<E8>(q)) {
+      float w[8];
+      for (int k = 0; k < 8; ++k) w[k] = static_cast<float>(p[k]);
+      int32_t t[8];
+      const float d = lattice_traits<E8>::nearest(w, q, t);
+      ASSERT_EQ(d, 0.f);
+      for (int k = 0; k < 8; ++k) ASSERT_EQ(t[k], p[k]);
+    }
+  }
+}
+
+TEST(Lattice, E8TranslationPermutationSignSymmetry) {
+  std::mt19937 g(21);
+  const int q = 20;
+  std::uniform_real_distribution<float> u(-10.f, 10.f);  // doubled units, far from the box edge
+  int checked = 0;
+  for (int s = 0; s < 20000; ++s) {
+    float w[8];
+    for (auto& v : w) v = u(g);
+    int32_t t[8];
+    const float d = lattice_traits<E8>::nearest(w, q, t);
+    // runner-up distance margin: skip near-ties (their order may legitimately change)
+    int32_t t2[8];
+    float w2[8];
+    // translation by the E8 vector v = (1,1,0,...,0) (doubled: (2,2,0,..)) and (½)^8 (doubled 1s)
+    for (int k = 0; k < 8; ++k) w2[k] = w[k] + (k < 2 ? 2.f : 0.f) + 1.f;
+    lattice_traits<E8>::nearest(w2, q, t2);
+    bool same = true;
+    for (int k = 0; k < 8; ++k) same = same && (t2[k] == t[k] + (k < 2 ? 2 : 0) + 1);
+    // permutation: reverse order
+    float w3[8];
+    int32_t t3[8];
+    for (int k = 0; k < 8; ++k) w3[k] = w[7 - k];
+    lattice_traits<E8>::nearest(w3, q, t3);
+    for (int k = 0; k < 8; ++k) same = same && (t3[k] == t[7 - k]);
+    // even sign flip of coordinates 0 and 5
+    float w4[8];
+    int32_t t4[8];
+    for (int k = 0; k < 8; ++k) w4[k] = (k == 0 || k == 5) ? -w[k] : w[k];
+    lattice_traits<E8>::nearest(w4, q, t4);
+    for (int k = 0; k < 8; ++k) same = same && (t4[k] == ((k == 0 || k == 5) ? -t[k] : t[k]));
+    if (!same) {
+      // allowed only at a tie: a different point at the same distance
+      const double a = dist2<E8>(w, t);
+      float wt[8];
+      for (int k = 0; k < 8; ++k) wt[k] = w3[k];
+      ASSERT_NEAR(dist2<E8>(wt, t3), a, 1e-3) << "symmetry broken away from a tie";
+    } else {
+      ++checked;
+    }
+    // covering radius of E8 is 1: ||u - y|| <= 1, i.e. ||w - t||^2 <= 4 in doubled units
+    ASSERT_LE(d, 4.0f + 1e-4f);
+  }
+  EXPECT_GT(checked, 19900);
+}
