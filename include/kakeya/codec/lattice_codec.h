@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/scale.h"
@@ -39,15 +40,38 @@ namespace kakeya {
   return p;
 }
 
+/// Blocks processed together by the host encoder (vector lanes); 1 on the device,
+/// where each thread owns one block.
+#if defined(__CUDA_ARCH__)
+inline constexpr int kEncodeLanes = 1;
+#else
+inline constexpr int kEncodeLanes = 16;
+#endif
+
+/// Quantizes `count` <= W consecutive blocks of the rotated vector (starting at y_blk)
+/// with scale s: idx[l] = rank(nearest(2·y/s)). Lanes past `count` are padded with 0.
+template <class L, int W>
+KAKEYA_HD void quantize_blocks(const float* y_blk, int count, float s, int q, uint64_t* idx) noexcept {
+  constexpr int n = lattice_traits<L>::kDim;
+  float w[n * W];
+  int32_t t[n * W];
+  float dist[W];
+  for (int i = 0; i < n; ++i)
+    for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? (y_blk[l * n + i] / s) * 2.0f : 0.0f;
+  lattice_traits<L>::template nearest_lanes<W>(w, q, t, dist);
+  if constexpr (std::is_same_v<L, E8>) {
+    lattice_traits<L>::template rank_lanes<W>(t, q, idx);
+  } else {
+    for (int l = 0; l < W; ++l) idx[l] = lattice_traits<L>::template rank_lane<W>(t, l, q);
+  }
+}
+
 /// Quantizes one block of the scaled rotated vector: y_blk/s -> index.
 template <class L>
 [[nodiscard]] KAKEYA_HD uint64_t quantize_block(const float* y_blk, float s, int q) noexcept {
-  constexpr int n = lattice_traits<L>::kDim;
-  float w[n];
-  int32_t t[n];
-  for (int k = 0; k < n; ++k) w[k] = (y_blk[k] / s) * 2.0f;
-  (void)lattice_traits<L>::nearest(w, q, t);
-  return lattice_traits<L>::rank(t, q);
+  uint64_t idx;
+  quantize_blocks<L, 1>(y_blk, 1, s, q, &idx);
+  return idx;
 }
 
 /// Index -> the block's point p = t/2 as floats. False for an out-of-range index.
@@ -88,8 +112,12 @@ template <class L, class In>
   format::BitWriter bw(rec);
   bw.put(sc.header, lay.header_bits);
   constexpr int n = lattice_traits<L>::kDim;
-  for (int32_t j = 0; j < lay.nblocks; ++j)
-    bw.put(quantize_block<L>(y + j * n, sc.s, lay.q), lay.bits_per_block);
+  for (int32_t j0 = 0; j0 < lay.nblocks; j0 += kEncodeLanes) {
+    const int count = lay.nblocks - j0 < kEncodeLanes ? lay.nblocks - j0 : kEncodeLanes;
+    uint64_t idx[kEncodeLanes];
+    quantize_blocks<L, kEncodeLanes>(y + j0 * n, count, sc.s, lay.q, idx);
+    for (int l = 0; l < count; ++l) bw.put(idx[l], lay.bits_per_block);
+  }
   bw.flush();
   return Status::kOk;
 }

@@ -21,8 +21,14 @@ struct lattice_traits<D4> {
     return (b * b * b * b + 1u) / 2u;
   }
 
+  template <int W>
+  KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
+    detail::nearest_parity_box<4, W, 0>(w, -2 * q, 2 * q, true, t, dist);
+  }
   KAKEYA_HD static float nearest(const float (&w)[4], int q, int32_t (&t)[4]) noexcept {
-    return detail::nearest_parity_box<4>(w, 0, -2 * q, 2 * q, true, t);
+    float d;
+    nearest_lanes<1>(w, q, t, &d);
+    return d;
   }
 
   [[nodiscard]] KAKEYA_HD static bool contains(const int32_t (&t)[4], int q) noexcept {
@@ -34,11 +40,15 @@ struct lattice_traits<D4> {
     return (sum & 3) == 0;
   }
 
-  [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[4], int q) noexcept {
-    const uint64_t b = 2u * q + 1u;
-    uint64_t r = 0;
-    for (int i = 3; i >= 0; --i) r = r * b + static_cast<uint64_t>(t[i] / 2 + q);
+  template <int W>
+  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
+    const uint32_t b = static_cast<uint32_t>(2 * q + 1);
+    uint32_t r = 0;
+    for (int i = 3; i >= 0; --i) r = r * b + static_cast<uint32_t>((t[i * W + l] >> 1) + q);
     return r >> 1;
+  }
+  [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[4], int q) noexcept {
+    return rank_lane<1>(t, 0, q);
   }
 
   [[nodiscard]] KAKEYA_HD static bool unrank(uint64_t idx, int q, int32_t (&t)[4]) noexcept {

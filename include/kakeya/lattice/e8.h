@@ -35,18 +35,28 @@ struct lattice_traits<E8> {
     return integer_coset_size(q) + h4 * h4 / 2u;
   }
 
-  /// Exact nearest point of C(E8, q) to u = w/2; writes t = 2y, returns ||w - t||^2.
-  /// The better of the two cosets; on an exact tie the integer coset wins.
-  KAKEYA_HD static float nearest(const float (&w)[8], int q, int32_t (&t)[8]) noexcept {
-    int32_t ti[8], th[8];
-    const float di = detail::nearest_parity_box<8>(w, 0, -2 * q, 2 * q, true, ti);
-    const float dh = detail::nearest_parity_box<8>(w, 1, -2 * q + 1, 2 * q - 1, true, th);
-    const bool half = dh < di;
+  /// Exact nearest points of C(E8, q) for W blocks (coordinate-major w, t: [8][W]);
+  /// the better of the two cosets, the integer coset on an exact tie. Writes t = 2y
+  /// and dist = ||w - t||^2.
+  template <int W>
+  KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
+    int32_t th[8 * W];
+    float dh[W];
+    detail::nearest_parity_box<8, W, 0>(w, -2 * q, 2 * q, true, t, dist);
+    detail::nearest_parity_box<8, W, 1>(w, -2 * q + 1, 2 * q - 1, true, th, dh);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (int i = 0; i < 8; ++i) t[i] = half ? th[i] : ti[i];
-    return half ? dh : di;
+    for (int i = 0; i < 8; ++i)
+      for (int l = 0; l < W; ++l) t[i * W + l] = dh[l] < dist[l] ? th[i * W + l] : t[i * W + l];
+    for (int l = 0; l < W; ++l) dist[l] = dh[l] < dist[l] ? dh[l] : dist[l];
+  }
+
+  /// Single block: nearest point to u = w/2 as t = 2y; returns ||w - t||^2.
+  KAKEYA_HD static float nearest(const float (&w)[8], int q, int32_t (&t)[8]) noexcept {
+    float d;
+    nearest_lanes<1>(w, q, t, &d);
+    return d;
   }
 
   [[nodiscard]] KAKEYA_HD static bool contains(const int32_t (&t)[8], int q) noexcept {
@@ -61,48 +71,51 @@ struct lattice_traits<E8> {
     return (sum & 3) == 0;
   }
 
-  [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[8], int q) noexcept {
-    if ((t[0] & 1) == 0) {
-      const uint64_t b = 2u * q + 1u;
-      uint64_t r = 0;
-      for (int i = 7; i >= 0; --i) r = r * b + static_cast<uint64_t>(t[i] / 2 + q);
-      return r >> 1;
+  /// Indices of W points (coordinate-major t: [8][W]); written lane-parallel so the
+  /// host loop vectorizes. Same arithmetic as the layout comment above: digits in two
+  /// 32-bit halves, one 64-bit multiply-add.
+  template <int W>
+  KAKEYA_HD static void rank_lanes(const int32_t* t, int q, uint64_t* idx) noexcept {
+    const uint64_t n_int = integer_coset_size(q);
+    for (int l = 0; l < W; ++l) {
+      const int32_t odd = t[l] & 1;
+      const uint32_t b = static_cast<uint32_t>(2 * q + 1 - odd);
+      auto dig = [&](int i) { return static_cast<uint32_t>(((t[i * W + l] - odd) >> 1) + q); };
+      const uint32_t d7 = odd ? dig(7) >> 1 : dig(7);
+      const uint32_t lo = dig(0) + b * (dig(1) + b * (dig(2) + b * dig(3)));
+      const uint32_t hi = dig(4) + b * (dig(5) + b * (dig(6) + b * d7));
+      const uint64_t r = static_cast<uint64_t>(hi) * (b * b * b * b) + lo;
+      idx[l] = odd ? n_int + r : r >> 1;
     }
-    const uint64_t b = 2u * q;
-    uint64_t r = static_cast<uint64_t>(((t[7] - 1) / 2 + q) >> 1);
-    for (int i = 6; i >= 0; --i) r = r * b + static_cast<uint64_t>((t[i] - 1) / 2 + q);
-    return integer_coset_size(q) + r;
+  }
+  template <int W>
+  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
+    int32_t one[8];
+    for (int i = 0; i < 8; ++i) one[i] = t[i * W + l];
+    uint64_t idx;
+    rank_lanes<1>(one, q, &idx);
+    return idx;
+  }
+  [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[8], int q) noexcept {
+    return rank_lane<1>(t, 0, q);
   }
 
   /// Inverse of rank. Returns false (and writes zeros) when idx is out of range.
   [[nodiscard]] KAKEYA_HD static bool unrank(uint64_t idx, int q, int32_t (&t)[8]) noexcept {
     const uint64_t n_int = integer_coset_size(q);
-    if (idx < n_int) {
-      const uint64_t b = 2u * q + 1u;
-      uint64_t r = idx << 1;
-      for (int i = 0; i < 8; ++i) {
-        const uint64_t d = r % b;
-        r /= b;
-        t[i] = 2 * (static_cast<int32_t>(d) - q);
-      }
-      return true;
+    const bool ok = idx < codebook_size(q);
+    const bool half = ok && idx >= n_int;
+    const uint32_t b = static_cast<uint32_t>(2 * q + 1 - (half ? 1 : 0));
+    uint32_t d[8];
+    detail::mixed_radix8_digits(!ok ? 0 : half ? idx - n_int : idx << 1, b, d);
+    if (half) {
+      // d[7] holds d_7 >> 1 (< q); restore d_7's parity so that Σ d_i is even.
+      const uint32_t par = (d[0] + d[1] + d[2] + d[3] + d[4] + d[5] + d[6]) & 1u;
+      d[7] = 2 * d[7] + par;
     }
-    if (idx - n_int >= codebook_size(q) - n_int) {
-      for (int i = 0; i < 8; ++i) t[i] = 0;
-      return false;
-    }
-    const uint64_t b = 2u * q;
-    uint64_t r = idx - n_int;
-    int32_t parity = 0;
-    for (int i = 0; i < 7; ++i) {
-      const int32_t d = static_cast<int32_t>(r % b);
-      r /= b;
-      parity ^= d & 1;
-      t[i] = 2 * (d - q) + 1;
-    }
-    const int32_t d7 = 2 * static_cast<int32_t>(r) + parity;
-    t[7] = 2 * (d7 - q) + 1;
-    return true;
+    const int32_t odd = half ? 1 : 0;
+    for (int i = 0; i < 8; ++i) t[i] = ok ? 2 * (static_cast<int32_t>(d[i]) - q) + odd : 0;
+    return ok;
   }
 };
 

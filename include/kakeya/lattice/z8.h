@@ -23,8 +23,14 @@ struct lattice_traits<Z8> {
     return b4 * b4;
   }
 
+  template <int W>
+  KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
+    detail::nearest_parity_box<8, W, 0>(w, -2 * q, 2 * q, false, t, dist);
+  }
   KAKEYA_HD static float nearest(const float (&w)[8], int q, int32_t (&t)[8]) noexcept {
-    return detail::nearest_parity_box<8>(w, 0, -2 * q, 2 * q, false, t);
+    float d;
+    nearest_lanes<1>(w, q, t, &d);
+    return d;
   }
 
   [[nodiscard]] KAKEYA_HD static bool contains(const int32_t (&t)[8], int q) noexcept {
@@ -33,22 +39,21 @@ struct lattice_traits<Z8> {
     return true;
   }
 
+  template <int W>
+  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
+    uint32_t d[8];
+    for (int i = 0; i < 8; ++i) d[i] = static_cast<uint32_t>((t[i * W + l] >> 1) + q);
+    return detail::mixed_radix8(d, static_cast<uint32_t>(2 * q + 1));
+  }
   [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[8], int q) noexcept {
-    const uint64_t b = 2u * q + 1u;
-    uint64_t r = 0;
-    for (int i = 7; i >= 0; --i) r = r * b + static_cast<uint64_t>(t[i] / 2 + q);
-    return r;
+    return rank_lane<1>(t, 0, q);
   }
 
   [[nodiscard]] KAKEYA_HD static bool unrank(uint64_t idx, int q, int32_t (&t)[8]) noexcept {
     const bool ok = idx < codebook_size(q);
-    const uint64_t b = 2u * q + 1u;
-    uint64_t r = ok ? idx : 0;
-    for (int i = 0; i < 8; ++i) {
-      const uint64_t d = r % b;
-      r /= b;
-      t[i] = ok ? 2 * (static_cast<int32_t>(d) - q) : 0;
-    }
+    uint32_t d[8];
+    detail::mixed_radix8_digits(ok ? idx : 0, static_cast<uint32_t>(2 * q + 1), d);
+    for (int i = 0; i < 8; ++i) t[i] = ok ? 2 * (static_cast<int32_t>(d[i]) - q) : 0;
     return ok;
   }
 };
