@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: Apache-2.0
+"""KakeyaLattice: fixed-size lattice codes for KV-cache vectors.
+
+    import kakeyalattice as kl
+    codec = kl.Codec(dim=512, q=38)           # E8, bf16 scale
+    codes = codec.encode(x)                   # (..., 512) -> uint8 (..., codec.code_bytes)
+    xhat = codec.decode(codes)                # -> float32 (..., 512)
+    kl.rel_mse(x, xhat)
+
+All encode/decode/metric work happens in the C++ core (kakeyalattice._core); this
+module converts arrays and checks arguments.
+"""
+from __future__ import annotations
+
+from ._codec import (  # noqa: F401
+    BF16Codec,
+    Codec,
+    FP8Per64Codec,
+    V4NativeCodec,
+    codec_from_spec,
+    cosine,
+    max_abs_error,
+    num_threads,
+    per_vector_error,
+    rel_mse,
+    set_num_threads,
+    compare,
+)
+from ._core import FORMAT_VERSION, WITH_CUDA, __version__  # noqa: F401
+
+__all__ = [
+    "Codec", "FP8Per64Codec", "V4NativeCodec", "BF16Codec", "codec_from_spec",
+    "rel_mse", "cosine", "max_abs_error", "per_vector_error", "compare",
+    "set_num_threads", "num_threads", "FORMAT_VERSION", "WITH_CUDA", "__version__",
+]

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// pybind11 module kakeyalattice._core: a thin layer. It checks dtype, shape and strides,
+// takes pointers, releases the GIL and calls the C++ library. No codec maths here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+
+#include "kakeya/kakeya.h"
+#if defined(KAKEYA_WITH_CUDA)
+#include "kakeya/gpu/codec.h"
+#endif
+
+namespace py = pybind11;
+using namespace kakeya;
+
+namespace {
+
+enum class Elem { kF32, kF16, kBF16 };
+
+Elem parse_elem(const std::string& tag, const char* arg) {
+  if (tag == "float32") return Elem::kF32;
+  if (tag == "float16") return Elem::kF16;
+  if (tag == "bfloat16") return Elem::kBF16;
+  throw py::type_error(std::string(arg) + " dtype '" + tag +
+                       "' is not supported; use float32, float16 or bfloat16");
+}
+
+size_t elem_size(Elem e) { return e == Elem::kF32 ? 4 : 2; }
+
+/// A 2-D view (rows × cols) of a numpy array whose last axis is contiguous.
+struct Rows {
+  const void* data;
+  void* mutable_data;
+  int64_t rows, cols, row_stride;  // row_stride in elements
+};
+
+Rows rows_view(const py::array& a, size_t itemsize, int64_t cols, const char* arg, bool writable) {
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(arg) + " must be 2-D here (rows, " + std::to_string(cols) +
+                          "), got ndim = " + std::to_string(a.ndim()));
+  if (a.shape(1) != cols)
+    throw py::value_error(std::string(arg) + " last dimension is " + std::to_string(a.shape(1)) +
+                          ", expected " + std::to_string(cols));
+  if (static_cast<size_t>(a.dtype().itemsize()) != itemsize)
+    throw py::type_error(std::string(arg) + " itemsize " + std::to_string(a.dtype().itemsize()) +
+                         " does not match its dtype tag");
+  const int64_t rows = a.shape(0);
+  if (rows > 0 && cols > 1 && a.strides(1) != static_cast<py::ssize_t>(itemsize))
+    throw py::value_error(std::string(arg) + " last axis must be contiguous (stride " +
+                          std::to_string(a.strides(1)) + " bytes)");
+  int64_t rs = cols;
+  if (rows > 1) {
+    if (a.strides(0) <= 0 || a.strides(0) % static_cast<py::ssize_t>(itemsize) != 0)
+      throw py::value_error(std::string(arg) + " row stride " + std::to_string(a.strides(0)) +
+                            " bytes is not a positive multiple of the item size");
+    rs = a.strides(0) / static_cast<py::ssize_t>(itemsize);
+  }
+  if (writable && !a.writeable()) throw py::value_error(std::string(arg) + " is read-only");
+  return {a.data(), writable ? const_cast<void*>(a.data()) : nullptr, rows, cols, rs};
+}
+
+struct PyCodec {
+  CodecSpec spec;
+
+  PyCodec(const std::string& kind, int32_t dim, int32_t q, const std::string& scale, int32_t rope)
+      : spec(parse_codec(kind, dim, q, scale, rope)) {}
+
+  void encode_into(const py::array& x, const std::string& tag, py::array& codes) const {
+    const Elem e = parse_elem(tag, "x");
+    const Rows xv = rows_view(x, elem_size(e), spec.dim, "x", false);
+    const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", true);
+    if (cv.rows != xv.rows)
+      throw py::value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
+    const CodeBatch cb{static_cast<uint8_t*>(cv.mutable_data), cv.rows, cv.row_stride};
+    py::gil_scoped_release nogil;
+    switch (e) {
+      case Elem::kF32:
+        cpu::encode<float>(spec, {static_cast<const float*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
+        break;
+      case Elem::kF16:
+        cpu::encode<f16>(spec, {static_cast<const f16*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
+        break;
+      case Elem::kBF16:
+        cpu::encode<bf16>(spec, {static_cast<const bf16*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
+        break;
+    }
+  }
+
+  void decode_into(const py::array& codes, py::array& out, const std::string& tag) const {
+    const Elem e = parse_elem(tag, "out");
+    const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", false);
+    const Rows ov = rows_view(out, elem_size(e), spec.dim, "out", true);
+    if (cv.rows != ov.rows)
+      throw py::value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
+    const ConstCodeBatch cb{static_cast<const uint8_t*>(cv.data), cv.rows, cv.row_stride};
+    py::gil_scoped_release nogil;
+    switch (e) {
+      case Elem::kF32:
+        cpu::decode<float>(spec, cb, {static_cast<float*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+        break;
+      case Elem::kF16:
+        cpu::decode<f16>(spec, cb, {static_cast<f16*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+        break;
+      case Elem::kBF16:
+        cpu::decode<bf16>(spec, cb, {static_cast<bf16*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+        break;
+    }
+  }
+};
+
+py::dict compare_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
+                     const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
+  if (x.ndim() != 2 || xh.ndim() != 2)
+    throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+  cpu::ErrorStats s;
+  {
+    py::gil_scoped_release nogil;
+    s = cpu::compare<float, float>({x.data(), x.shape(0), x.shape(1), x.shape(1)},
+                                   {xh.data(), xh.shape(0), xh.shape(1), xh.shape(1)});
+  }
+  py::dict d;
+  d["rows"] = s.rows;
+  d["dim"] = s.dim;
+  d["sq_error"] = s.sq_error;
+  d["centered_energy"] = s.centered_energy;
+  d["energy"] = s.energy;
+  d["rel_mse"] = s.rel_mse;
+  d["mean_cosine"] = s.mean_cosine;
+  d["max_abs_error"] = s.max_abs_error;
+  return d;
+}
+
+py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
+                         const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
+  if (x.ndim() != 2 || xh.ndim() != 2) throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+  py::array_t<double> rel(x.shape(0)), cosv(x.shape(0)), se(x.shape(0));
+  double *r = rel.mutable_data(), *c = cosv.mutable_data(), *e = se.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    cpu::per_vector_error<float, float>({x.data(), x.shape(0), x.shape(1), x.shape(1)},
+                                        {xh.data(), xh.shape(0), xh.shape(1), xh.shape(1)}, r, c, e);
+  }
+  return py::make_tuple(rel, cosv, se);
+}
+
+py::array_t<uint8_t> float_to_e4m3_array(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
+  py::array_t<uint8_t> out(x.request().shape);
+  const float* src = x.data();
+  uint8_t* dst = out.mutable_data();
+  for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = float_to_e4m3(src[i]);
+  return out;
+}
+
+py::array_t<float> e4m3_to_float_array(const py::array_t<uint8_t, py::array::c_style | py::array::forcecast>& c) {
+  py::array_t<float> out(c.request().shape);
+  for (py::ssize_t i = 0; i < c.size(); ++i) out.mutable_data()[i] = e4m3_to_float(c.data()[i]);
+  return out;
+}
+
+py::array_t<float> e8m0_to_float_array(const py::array_t<uint8_t, py::array::c_style | py::array::forcecast>& c) {
+  py::array_t<float> out(c.request().shape);
+  for (py::ssize_t i = 0; i < c.size(); ++i) out.mutable_data()[i] = e8m0_to_float(c.data()[i]);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "KakeyaLattice C++ core (thin bindings)";
+  py::register_exception<InvalidArgument>(m, "KakeyaValueError", PyExc_ValueError);
+  m.attr("__version__") = KAKEYA_VERSION_STRING;
+  m.attr("FORMAT_VERSION") = KAKEYA_FORMAT_VERSION;
+#if defined(KAKEYA_WITH_CUDA)
+  m.attr("WITH_CUDA") = true;
+#else
+  m.attr("WITH_CUDA") = false;
+#endif
+
+  py::class_<PyCodec>(m, "CodecCore")
+      .def(py::init<const std::string&, int32_t, int32_t, const std::string&, int32_t>(), py::arg("kind"),
+           py::arg("dim"), py::arg("q"), py::arg("scale"), py::arg("rope_dims"))
+      .def_property_readonly("dim", [](const PyCodec& c) { return c.spec.dim; })
+      .def_property_readonly("code_bytes", [](const PyCodec& c) { return c.spec.code_bytes(); })
+      .def_property_readonly("bits_per_vector", [](const PyCodec& c) { return c.spec.bits_per_vector(); })
+      .def_property_readonly("name", [](const PyCodec& c) { return c.spec.name(); })
+      .def_property_readonly("bits_per_block", [](const PyCodec& c) -> int {
+        return c.spec.kind == CodecKind::kLattice ? c.spec.layout().bits_per_block : 0;
+      })
+      .def("encode_into", &PyCodec::encode_into, py::arg("x"), py::arg("tag"), py::arg("codes"))
+      .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"));
+
+  m.def("compare", &compare_f32, py::arg("x"), py::arg("x_hat"));
+  m.def("per_vector", &per_vector_f32, py::arg("x"), py::arg("x_hat"));
+  m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));
+  m.def("num_threads", &cpu::num_threads);
+  m.def("float_to_e4m3", &float_to_e4m3_array);
+  m.def("e4m3_to_float", &e4m3_to_float_array);
+  m.def("e8m0_to_float", &e8m0_to_float_array);
+}
