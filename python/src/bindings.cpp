@@ -165,6 +165,55 @@ py::array_t<float> e8m0_to_float_array(const py::array_t<uint8_t, py::array::c_s
   return out;
 }
 
+#if defined(KAKEYA_WITH_CUDA)
+// Device pointers come from the caller (torch tensors' data_ptr(), validated in
+// kakeyalattice/_gpu.py); the launcher validates shapes again and reports a Status.
+void gpu_call_check(Status st) {
+  if (st == Status::kOk) return;
+  const std::string msg = std::string("GPU launcher: ") + gpu::last_error();
+  if (st == Status::kInvalidArgument || st == Status::kInvalidInput) throw py::value_error(msg);
+  throw std::runtime_error(msg);
+}
+
+void gpu_encode(const PyCodec& c, uintptr_t x, int64_t rows, int64_t row_stride, const std::string& tag,
+                uintptr_t codes, int64_t code_stride, uintptr_t flag, uintptr_t stream) {
+  const Elem e = parse_elem(tag, "x");
+  const CodeBatch cb{reinterpret_cast<uint8_t*>(codes), rows, code_stride};
+  auto* fl = reinterpret_cast<int32_t*>(flag);
+  auto* st = reinterpret_cast<cudaStream_t>(stream);
+  const int32_t dim = c.spec.dim;
+  Status s;
+  {
+    py::gil_scoped_release nogil;
+    switch (e) {
+      case Elem::kF32: s = gpu::encode<float>(c.spec, {reinterpret_cast<const float*>(x), rows, dim, row_stride}, cb, fl, st); break;
+      case Elem::kF16: s = gpu::encode<f16>(c.spec, {reinterpret_cast<const f16*>(x), rows, dim, row_stride}, cb, fl, st); break;
+      default: s = gpu::encode<bf16>(c.spec, {reinterpret_cast<const bf16*>(x), rows, dim, row_stride}, cb, fl, st); break;
+    }
+  }
+  gpu_call_check(s);
+}
+
+void gpu_decode(const PyCodec& c, uintptr_t codes, int64_t rows, int64_t code_stride, uintptr_t out,
+                int64_t row_stride, const std::string& tag, uintptr_t flag, uintptr_t stream) {
+  const Elem e = parse_elem(tag, "out");
+  const ConstCodeBatch cb{reinterpret_cast<const uint8_t*>(codes), rows, code_stride};
+  auto* fl = reinterpret_cast<int32_t*>(flag);
+  auto* st = reinterpret_cast<cudaStream_t>(stream);
+  const int32_t dim = c.spec.dim;
+  Status s;
+  {
+    py::gil_scoped_release nogil;
+    switch (e) {
+      case Elem::kF32: s = gpu::decode<float>(c.spec, cb, {reinterpret_cast<float*>(out), rows, dim, row_stride}, fl, st); break;
+      case Elem::kF16: s = gpu::decode<f16>(c.spec, cb, {reinterpret_cast<f16*>(out), rows, dim, row_stride}, fl, st); break;
+      default: s = gpu::decode<bf16>(c.spec, cb, {reinterpret_cast<bf16*>(out), rows, dim, row_stride}, fl, st); break;
+    }
+  }
+  gpu_call_check(s);
+}
+#endif
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -191,6 +240,11 @@ PYBIND11_MODULE(_core, m) {
       .def("encode_into", &PyCodec::encode_into, py::arg("x"), py::arg("tag"), py::arg("codes"))
       .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"));
 
+#if defined(KAKEYA_WITH_CUDA)
+  m.def("gpu_available", &gpu::device_available);
+  m.def("gpu_encode", &gpu_encode);
+  m.def("gpu_decode", &gpu_decode);
+#endif
   m.def("compare", &compare_f32, py::arg("x"), py::arg("x_hat"));
   m.def("per_vector", &per_vector_f32, py::arg("x"), py::arg("x_hat"));
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));

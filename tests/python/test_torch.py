@@ -40,3 +40,39 @@ def test_cuda_tensors_without_cuda_build_raise():
         pytest.skip("this build has CUDA kernels (covered by the GPU tests)")
     with pytest.raises(ValueError, match="CUDA"):
         kl.Codec(64, 10).encode(torch.randn(4, 64, device="cuda"))
+
+
+def _cuda_build():
+    return torch.cuda.is_available() and kl.WITH_CUDA
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("spec", [(128, 38, "e8"), (512, 10, "e8"), (96, 4, "d4"), (64, 127, "z")])
+def test_cuda_matches_cpu_bytes(dtype, spec):
+    if not _cuda_build():
+        pytest.skip("needs a CUDA device and a CUDA build of kakeyalattice")
+    dim, q, lat = spec
+    codec = kl.Codec(dim, q, lat)
+    x = torch.randn(4, 333, dim, generator=torch.Generator().manual_seed(1)).to(dtype)
+    c_cpu = codec.encode(x)
+    c_gpu = codec.encode(x.cuda())
+    assert c_gpu.is_cuda and c_gpu.shape == c_cpu.shape
+    assert torch.equal(c_gpu.cpu(), c_cpu)
+    out = codec.decode(c_gpu, dtype=dtype)
+    assert out.is_cuda and out.dtype == dtype
+    assert torch.equal(out.cpu(), codec.decode(c_cpu, dtype=dtype))
+
+
+def test_cuda_fp8_and_errors():
+    if not _cuda_build():
+        pytest.skip("needs a CUDA device and a CUDA build of kakeyalattice")
+    codec = kl.FP8Per64Codec(256)
+    x = torch.randn(1000, 256)
+    assert torch.equal(codec.encode(x.cuda()).cpu(), codec.encode(x))
+    e8 = kl.Codec(128, 38)
+    bad = torch.randn(10, 128, device="cuda")
+    bad[3, 4] = float("nan")
+    with pytest.raises(ValueError, match="cannot encode"):
+        e8.encode(bad)
+    with pytest.raises(ValueError, match="corrupt"):
+        e8.decode(torch.full((5, e8.code_bytes), 255, dtype=torch.uint8, device="cuda"))

@@ -22,6 +22,13 @@ namespace kakeya {
 
 inline constexpr float kFP8AmaxFloor = 1e-4f;
 
+/// The stored bf16 scale of one FP8 group from its max |x|: max(amax, 1e-4)/448
+/// rounded up, so no value saturates.
+[[nodiscard]] KAKEYA_HD uint16_t fp8_group_scale(float amax) noexcept {
+  amax = amax > kFP8AmaxFloor ? amax : kFP8AmaxFloor;
+  return float_to_bf16_up(amax / kE4M3Max);
+}
+
 /// E4M3-per-64 encode of n coordinates (n a multiple of 64) into `scales` (n/64 bf16,
 /// little-endian) and `vals` (n bytes).
 template <class In>
@@ -37,8 +44,7 @@ template <class In>
       amax = a > amax ? a : amax;
     }
     if (!finite) return Status::kInvalidInput;
-    amax = amax > kFP8AmaxFloor ? amax : kFP8AmaxFloor;
-    const uint16_t s16 = float_to_bf16_up(amax / kE4M3Max);
+    const uint16_t s16 = fp8_group_scale(amax);
     const float s = bf16_to_float(s16);
     if (!detail::is_finite(s)) return Status::kInvalidInput;
     format::store_u16(scales + 2 * g, s16);

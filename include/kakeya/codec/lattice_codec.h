@@ -99,11 +99,13 @@ template <class L, class In>
   if (!finite) return Status::kInvalidInput;
   hadamard_rotate(y, lay.dim);
   float amax = 0.0f, sumsq = 0.0f;
+  bool rotated_finite = true;  // a huge input can overflow the rotation
   for (int32_t i = 0; i < lay.dim; ++i) {
     const float a = detail::abs_bits(y[i]);
+    rotated_finite = rotated_finite && detail::is_finite(a);
     amax = a > amax ? a : amax;
   }
-  if (!detail::is_finite(amax)) return Status::kInvalidInput;
+  if (!rotated_finite) return Status::kInvalidInput;
   if (lay.scale == ScaleFormat::kNormQmax)
     for (int32_t g = 0; g < lay.dim; g += 8) sumsq += group8_partial_sumsq(y + g);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);

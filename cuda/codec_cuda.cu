@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// Launchers of the CUDA codec kernels: host validation, geometry, dispatch, launch check.
+#include <cuda_runtime.h>
+
+#include <exception>
+#include <string>
+
+#include "kakeya/gpu/codec.h"
+#include "kakeya/gpu/kernels.cuh"
+
+namespace kakeya::gpu {
+
+namespace {
+thread_local std::string g_last_error;
+
+Status fail(Status s, std::string msg) noexcept {
+  try {
+    g_last_error = std::move(msg);
+  } catch (...) {
+  }
+  return s;
+}
+
+Status check_launch(const char* what) noexcept {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess)
+    return fail(Status::kCudaError, std::string(what) + ": " + cudaGetErrorString(e));
+  return Status::kOk;
+}
+
+constexpr int kTargetThreads = 256;
+
+/// CTA size: t·v rounded up to whole warps.
+int threads_of(const detail::Geometry& g) { return (g.t * g.v + 31) / 32 * 32; }
+
+size_t smem_bytes(const detail::Geometry& g, bool with_words) {
+  return sizeof(float) * static_cast<size_t>(g.groups) * g.t * 9 +
+         (with_words ? sizeof(uint32_t) * static_cast<size_t>(g.groups) * g.words : 0);
+}
+
+detail::Geometry geometry(const LatticeLayout& lay) {
+  detail::Geometry g{};
+  g.t = lay.dim / detail::kChunk;
+  g.v = g.t >= kTargetThreads ? 1 : kTargetThreads / g.t;
+  g.groups = (threads_of(g) + g.t - 1) / g.t;
+  g.words = (lay.code_bytes + 3) / 4;
+  return g;
+}
+
+template <class T>
+bool aligned16(const T* p, int64_t row_stride_elems) {
+  return (reinterpret_cast<uintptr_t>(p) % 16 == 0) && ((row_stride_elems * sizeof(T)) % 16 == 0);
+}
+
+template <class T>
+void check_view(const char* name, const StridedBatch<T>& b, int32_t dim) {
+  KAKEYA_CHECK(b.rows >= 0, name, ".rows = ", b.rows, " must be >= 0");
+  KAKEYA_CHECK(b.cols == dim, name, ".cols = ", b.cols, " does not match the codec dim = ", dim);
+  KAKEYA_CHECK(b.rows <= 1 || b.row_stride >= b.cols, name, ".row_stride = ", b.row_stride, " must be >= cols");
+  KAKEYA_CHECK(b.rows == 0 || b.data != nullptr, name, ".data is null");
+}
+
+template <class B>
+void check_codes(const CodeView<B>& c, int64_t rows, int64_t cb) {
+  KAKEYA_CHECK(c.rows == rows, "codes.rows = ", c.rows, " does not match rows = ", rows);
+  KAKEYA_CHECK(c.rows <= 1 || c.row_stride >= cb, "codes.row_stride = ", c.row_stride, " must be >= code_bytes = ", cb);
+  KAKEYA_CHECK(c.rows == 0 || c.data != nullptr, "codes.data is null");
+}
+
+template <class L, class In>
+void launch_lattice_encode(const LatticeLayout& lay, StridedBatch<const In> x, CodeBatch codes,
+                           int32_t* flag, cudaStream_t st) {
+  const auto g = geometry(lay);
+  const int threads = threads_of(g);
+  const size_t smem = smem_bytes(g, true);
+  const auto kernel = detail::lattice_encode_kernel<L, In>;
+  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  const int64_t blocks = (x.rows + g.v - 1) / g.v;
+  const bool word_out = lay.code_bytes % 4 == 0 && codes.row_stride % 4 == 0 &&
+                        reinterpret_cast<uintptr_t>(codes.data) % 4 == 0;
+  kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, x, codes, flag,
+                                                              aligned16(x.data, x.row_stride), word_out);
+}
+
+template <class L, class Out>
+void launch_lattice_decode(const LatticeLayout& lay, ConstCodeBatch codes, StridedBatch<Out> out,
+                           int32_t* flag, cudaStream_t st) {
+  const auto g = geometry(lay);
+  const int threads = threads_of(g);
+  const size_t smem = smem_bytes(g, false);
+  const auto kernel = detail::lattice_decode_kernel<L, Out>;
+  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  const int64_t blocks = (codes.rows + g.v - 1) / g.v;
+  kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, codes, out, flag,
+                                                              aligned16(out.data, out.row_stride));
+}
+
+}  // namespace
+
+bool device_available() noexcept {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+const char* last_error() noexcept { return g_last_error.c_str(); }
+
+template <class In>
+Status encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, int32_t* flag,
+              cudaStream_t st) noexcept {
+  try {
+    spec.validate();
+    check_view("x", x, spec.dim);
+    check_codes(codes, x.rows, spec.code_bytes());
+    if (x.rows == 0) return Status::kOk;
+    KAKEYA_CHECK(x.rows < (int64_t{1} << 31) * 8, "x.rows = ", x.rows, " is too large for one launch");
+    if (spec.kind == CodecKind::kLattice) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
+                   kMaxGroupDim);
+      const LatticeLayout lay = spec.layout();
+      switch (spec.lattice) {
+        case LatticeKind::kE8: launch_lattice_encode<E8>(lay, x, codes, flag, st); break;
+        case LatticeKind::kD4: launch_lattice_encode<D4>(lay, x, codes, flag, st); break;
+        case LatticeKind::kZ8: launch_lattice_encode<Z8>(lay, x, codes, flag, st); break;
+      }
+    } else if (spec.kind == CodecKind::kFP8Per64) {
+      const int64_t threads = x.rows * (spec.dim / detail::kChunk);
+      detail::fp8_encode_kernel<In><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
+          x, codes, flag, aligned16(x.data, x.row_stride));
+    } else {
+      const BaselineLayout bl = baseline_layout(spec);
+      detail::baseline_rowwise_encode_kernel<In><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
+          bl, x, codes, flag);
+    }
+    return check_launch("kakeya::gpu::encode");
+  } catch (const InvalidArgument& e) {
+    return fail(e.status(), e.what());
+  } catch (const std::exception& e) {
+    return fail(Status::kInternal, e.what());
+  }
+}
+
+template <class Out>
+Status decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out, int32_t* flag,
+              cudaStream_t st) noexcept {
+  try {
+    spec.validate();
+    check_view("out", out, spec.dim);
+    check_codes(codes, out.rows, spec.code_bytes());
+    if (out.rows == 0) return Status::kOk;
+    if (spec.kind == CodecKind::kLattice) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
+                   kMaxGroupDim);
+      const LatticeLayout lay = spec.layout();
+      switch (spec.lattice) {
+        case LatticeKind::kE8: launch_lattice_decode<E8>(lay, codes, out, flag, st); break;
+        case LatticeKind::kD4: launch_lattice_decode<D4>(lay, codes, out, flag, st); break;
+        case LatticeKind::kZ8: launch_lattice_decode<Z8>(lay, codes, out, flag, st); break;
+      }
+    } else if (spec.kind == CodecKind::kFP8Per64) {
+      const int64_t threads = out.rows * (spec.dim / detail::kChunk);
+      detail::fp8_decode_kernel<Out><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
+          codes, out, flag, aligned16(out.data, out.row_stride));
+    } else {
+      const BaselineLayout bl = baseline_layout(spec);
+      detail::baseline_rowwise_decode_kernel<Out><<<static_cast<unsigned>((out.rows + 127) / 128), 128, 0, st>>>(
+          bl, codes, out, flag);
+    }
+    return check_launch("kakeya::gpu::decode");
+  } catch (const InvalidArgument& e) {
+    return fail(e.status(), e.what());
+  } catch (const std::exception& e) {
+    return fail(Status::kInternal, e.what());
+  }
+}
+
+template Status encode<float>(const CodecSpec&, StridedBatch<const float>, CodeBatch, int32_t*, cudaStream_t) noexcept;
+template Status encode<f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch, int32_t*, cudaStream_t) noexcept;
+template Status encode<bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch, int32_t*, cudaStream_t) noexcept;
+template Status decode<float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>, int32_t*, cudaStream_t) noexcept;
+template Status decode<f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>, int32_t*, cudaStream_t) noexcept;
+template Status decode<bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>, int32_t*, cudaStream_t) noexcept;
+
+}  // namespace kakeya::gpu

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+// GPU correctness check, self-contained (no GoogleTest): for each codec configuration,
+// encodes the same random + adversarial vectors on the CPU (kakeya::cpu) and the GPU
+// (kakeya::gpu) and requires byte-identical codes and bit-identical decodes.
+//
+//   kakeya_gpu_check [--vectors N] [--json FILE]
+// Exit status 0 only when every configuration matches. Without a device it prints a
+// skip line and exits 77 (CTest's skip code).
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kakeya/gpu/codec.h"
+#include "kakeya/kakeya.h"
+
+using namespace kakeya;
+
+#define CK(x)                                                                          \
+  do {                                                                                 \
+    cudaError_t e_ = (x);                                                              \
+    if (e_ != cudaSuccess) {                                                           \
+      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(2);                                                                    \
+    }                                                                                  \
+  } while (0)
+
+namespace {
+
+// Adversarial rows: zeros, -0, spikes, ties, alternating, tiny, huge, subnormal, ramps.
+void adversarial(std::vector<float>& x, int64_t rows, int dim, std::mt19937& g, bool allow_huge) {
+  std::normal_distribution<float> n;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* p = &x[r * dim];
+    const int kind = static_cast<int>(r % 10);
+    for (int i = 0; i < dim; ++i) {
+      switch (kind) {
+        case 0: p[i] = 0.f; break;
+        case 1: p[i] = -0.f; break;
+        case 2: p[i] = i == static_cast<int>(r % dim) ? 50.f : 0.f; break;
+        case 3: p[i] = 0.5f; break;
+        case 4: p[i] = (i % 2) ? -1.f : 1.f; break;
+        case 5: p[i] = n(g) * 1e-20f; break;
+        case 6: p[i] = n(g) * (allow_huge ? 1e30f : 1e3f); break;
+        case 7: p[i] = std::ldexp(1.f, -140) * static_cast<float>(i % 3); break;
+        case 8: p[i] = static_cast<float>(i) - dim / 2.f; break;
+        default: p[i] = std::round(n(g) * 4.f) * 0.25f; break;  // dyadic: exact ties
+      }
+    }
+  }
+}
+
+// Parallel Gaussian fill (splitmix64 + Box-Muller), one stream per thread and chunk.
+void fill_gaussian(std::vector<float>& x, int64_t n, uint64_t seed) {
+  const int nt = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < nt; ++t)
+    pool.emplace_back([&, t] {
+      uint64_t s = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(t) * 0xD1B54A32D192ED03ull + 1;
+      auto next = [&s] {
+        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+      };
+      const int64_t b = n * t / nt, e = n * (t + 1) / nt;
+      for (int64_t i = b; i < e; i += 2) {
+        const double u1 = (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53;
+        const double u2 = static_cast<double>(next() >> 11) * 0x1.0p-53;
+        const double r = std::sqrt(-2.0 * std::log(u1));
+        x[static_cast<size_t>(i)] = static_cast<float>(r * std::cos(6.283185307179586 * u2));
+        if (i + 1 < e) x[static_cast<size_t>(i + 1)] = static_cast<float>(r * std::sin(6.283185307179586 * u2));
+      }
+    });
+  for (auto& th : pool) th.join();
+}
+
+template <class In>
+void convert(const std::vector<float>& x, std::vector<In>& out, int64_t n) {
+  const int nt = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < nt; ++t)
+    pool.emplace_back([&, t] {
+      for (int64_t i = n * t / nt; i < n * (t + 1) / nt; ++i)
+        out[static_cast<size_t>(i)] = element<In>::from_float(x[static_cast<size_t>(i)]);
+    });
+  for (auto& th : pool) th.join();
+}
+
+struct Result {
+  std::string name, dtype;
+  int64_t vectors = 0, code_mismatch_rows = 0, decode_mismatch = 0;
+  double seconds = 0;
+};
+
+template <class In>
+Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
+  Result res;
+  res.name = spec.name();
+  res.dtype = element<In>::kName;
+  const int dim = spec.dim;
+  const int64_t cb = spec.code_bytes();
+  const int64_t chunk = std::min<int64_t>(total, std::max<int64_t>(1, (int64_t{1} << 26) / dim));
+  std::vector<float> xf(static_cast<size_t>(chunk * dim));
+  std::vector<uint8_t> c_cpu(static_cast<size_t>(chunk * cb)), c_gpu(c_cpu.size());
+  std::vector<float> o_cpu(xf.size()), o_gpu(xf.size());
+  In* dx;
+  uint8_t* dc;
+  float* dout;
+  int32_t* dflag;
+  CK(cudaMalloc(&dx, xf.size() * sizeof(In)));
+  CK(cudaMalloc(&dc, c_cpu.size()));
+  CK(cudaMalloc(&dout, xf.size() * sizeof(float)));
+  CK(cudaMalloc(&dflag, sizeof(int32_t)));
+  std::mt19937 g(static_cast<uint32_t>(seed));
+  std::vector<In> x(xf.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t done = 0; done < total; done += chunk) {
+    const int64_t rows = std::min(chunk, total - done);
+    fill_gaussian(xf, rows * dim, seed + static_cast<uint64_t>(done));
+    if (done == 0) adversarial(xf, std::min<int64_t>(rows, 1000), dim, g, spec.kind == CodecKind::kLattice && spec.scale == ScaleFormat::kBF16);
+    convert<In>(xf, x, rows * dim);
+    cpu::encode<In>(spec, contiguous<const In>(x.data(), rows, dim), {c_cpu.data(), rows, cb});
+    cpu::decode<float>(spec, {c_cpu.data(), rows, cb}, contiguous(o_cpu.data(), rows, dim));
+    CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
+    CK(cudaMemset(dflag, 0, sizeof(int32_t)));
+    Status st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
+    if (st != Status::kOk) {
+      std::fprintf(stderr, "encode launch failed: %s\n", gpu::last_error());
+      std::exit(3);
+    }
+    // decode the CPU codes on the GPU, so decode is checked independently of encode
+    CK(cudaMemcpy(dc, c_cpu.data(), static_cast<size_t>(rows * cb), cudaMemcpyHostToDevice));
+    st = gpu::decode<float>(spec, {dc, rows, cb}, contiguous(dout, rows, dim), dflag, nullptr);
+    if (st != Status::kOk) {
+      std::fprintf(stderr, "decode launch failed: %s\n", gpu::last_error());
+      std::exit(3);
+    }
+    CK(cudaMemcpy(o_gpu.data(), dout, static_cast<size_t>(rows * dim) * sizeof(float), cudaMemcpyDeviceToHost));
+    // re-run the encode to compare its codes
+    CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
+    st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
+    CK(cudaMemcpy(c_gpu.data(), dc, static_cast<size_t>(rows * cb), cudaMemcpyDeviceToHost));
+    int32_t flag = 0;
+    CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
+    if (flag != 0) std::fprintf(stderr, "%s: unexpected error flag %d\n", res.name.c_str(), flag);
+    for (int64_t r = 0; r < rows; ++r)
+      if (std::memcmp(&c_cpu[r * cb], &c_gpu[r * cb], static_cast<size_t>(cb)) != 0) {
+        if (res.code_mismatch_rows < 3) std::fprintf(stderr, "%s %s: code mismatch at row %lld\n", res.name.c_str(), res.dtype.c_str(), static_cast<long long>(done + r));
+        ++res.code_mismatch_rows;
+      }
+    for (int64_t i = 0; i < rows * dim; ++i)
+      if (std::memcmp(&o_cpu[i], &o_gpu[i], 4) != 0) ++res.decode_mismatch;
+    res.vectors += rows;
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CK(cudaFree(dx));
+  CK(cudaFree(dc));
+  CK(cudaFree(dout));
+  CK(cudaFree(dflag));
+  return res;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t big = 10000000;
+  std::string json;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--vectors") && i + 1 < argc) big = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+  }
+  if (!gpu::device_available()) {
+    std::printf("SKIP: no CUDA device visible; GPU checks not run\n");
+    return 77;  // CTest SKIP_RETURN_CODE
+  }
+  cudaDeviceProp prop{};
+  CK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  std::vector<Result> results;
+  // Main configurations: `big` vectors each, bf16 input (the KV-cache case).
+  for (int dim : {128, 512})
+    for (int q : {4, 10, 38})
+      results.push_back(check<bf16>(CodecSpec::make_lattice(LatticeKind::kE8, dim, q), big, 1000 + dim + q));
+  for (int dim : {128, 512}) results.push_back(check<bf16>(CodecSpec::make_fp8_per64(dim), big, 7 + dim));
+  // Breadth: every lattice, scale, dtype and odd dims, fewer vectors.
+  const int64_t small = std::max<int64_t>(big / 20, 10000);
+  for (auto lat : {LatticeKind::kE8, LatticeKind::kD4, LatticeKind::kZ8})
+    for (int dim : {8, 64, 96, 256, 576, 1024})
+      for (int q : {1, 2, 76, 127})
+        results.push_back(check<float>(CodecSpec::make_lattice(lat, dim, q), small / 4, 11 + dim * q));
+  for (auto sc : {ScaleFormat::kFP16, ScaleFormat::kNormQmax})
+    results.push_back(check<float>(CodecSpec::make_lattice(LatticeKind::kE8, 128, 38, sc), small, 21));
+  results.push_back(check<f16>(CodecSpec::make_lattice(LatticeKind::kE8, 256, 10), small, 31));
+  results.push_back(check<float>(CodecSpec::make_lattice(LatticeKind::kE8, 512, 38), small, 41));
+  results.push_back(check<float>(CodecSpec::make_v4_native(512), small, 51));
+  results.push_back(check<float>(CodecSpec::make_bf16(128), small, 61));
+  results.push_back(check<f16>(CodecSpec::make_fp8_per64(256), small, 71));
+
+  int bad = 0;
+  FILE* f = json.empty() ? nullptr : std::fopen(json.c_str(), "w");
+  if (f) std::fprintf(f, "{\"device\": \"%s\", \"results\": [\n", prop.name);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    const bool ok = r.code_mismatch_rows == 0 && r.decode_mismatch == 0;
+    bad += ok ? 0 : 1;
+    std::printf("%-28s %-8s vectors %10lld  code mismatches %lld  decode mismatches %lld  %s (%.1fs)\n", r.name.c_str(),
+                r.dtype.c_str(), static_cast<long long>(r.vectors), static_cast<long long>(r.code_mismatch_rows),
+                static_cast<long long>(r.decode_mismatch), ok ? "OK" : "MISMATCH", r.seconds);
+    if (f)
+      std::fprintf(f, "  {\"codec\": \"%s\", \"dtype\": \"%s\", \"vectors\": %lld, \"code_mismatch_rows\": %lld, \"decode_mismatch\": %lld}%s\n",
+                   r.name.c_str(), r.dtype.c_str(), static_cast<long long>(r.vectors),
+                   static_cast<long long>(r.code_mismatch_rows), static_cast<long long>(r.decode_mismatch),
+                   i + 1 < results.size() ? "," : "");
+  }
+  if (f) {
+    std::fprintf(f, "], \"configs_failed\": %d}\n", bad);
+    std::fclose(f);
+  }
+  std::printf("%zu passed, %d failed\n", results.size() - bad, bad);
+  return bad == 0 ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# One-shot GPU check for a fresh, offline GPU machine (nvcc, CMake, ninja, Python with
+# torch, numpy, pybind11, pytest): builds the CUDA library, the standalone GPU check,
+# the GPU benchmark and the Python extension; runs them; writes logs and JSON to $OUT.
+#
+#   OUT=/tmp/out bash tests/gpu/device_check.sh [vectors_per_main_config]
+# Prints a summary table last. Exit status: 0 when the bit-identity check passed.
+set -uo pipefail
+OUT=${OUT:-/tmp/kakeya_gpu_out}
+VECTORS=${1:-10000000}
+mkdir -p "$OUT"
+BUILD=${KAKEYA_GPU_BUILD:-/tmp/kakeya_gpu_build}
+PY=$(command -v python3)
+log() { echo "[device_check $(date +%H:%M:%S)] $*"; }
+
+{
+  date -u; uname -a; nvidia-smi; nvcc --version; cmake --version | head -1
+  "$PY" -c "import torch, numpy; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'numpy', numpy.__version__)"
+} > "$OUT/env.txt" 2>&1
+log "environment in $OUT/env.txt"
+
+log "configure + build"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAKEYA_BUILD_TESTS=OFF \
+  -DKAKEYA_BUILD_GPU_CHECKS=ON -DKAKEYA_BUILD_PYTHON=ON -DKAKEYA_CUDA_ARCHITECTURES=90 \
+  -DPython_EXECUTABLE="$PY" > "$OUT/build.log" 2>&1 \
+  && cmake --build "$BUILD" -j "$(nproc)" >> "$OUT/build.log" 2>&1
+build_rc=$?
+tail -5 "$OUT/build.log"
+if [ $build_rc -ne 0 ]; then
+  log "python extension may have failed; retrying without it"
+  cmake -S . -B "$BUILD" -DKAKEYA_BUILD_PYTHON=OFF >> "$OUT/build.log" 2>&1 \
+    && cmake --build "$BUILD" -j "$(nproc)" >> "$OUT/build.log" 2>&1 || { log "build failed"; exit 2; }
+fi
+
+log "bit-identity check: $VECTORS vectors per main configuration"
+"$BUILD/tests/cuda/kakeya_gpu_check" --vectors "$VECTORS" --json "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
+check_rc=${PIPESTATUS[0]}
+
+log "benchmark"
+"$BUILD/kakeya_bench_gpu" --json "$OUT/gpu_bench.json" --reps 20 2>&1 | tee "$OUT/gpu_bench.log"
+
+if [ -d "$BUILD/python/kakeyalattice" ]; then
+  log "pytest (CPU + torch CUDA interop)"
+  PYTHONPATH="$BUILD/python" timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/python > "$OUT/pytest.log" 2>&1
+  echo "pytest exit $?" >> "$OUT/pytest.log"
+  tail -3 "$OUT/pytest.log"
+fi
+
+log "summary"
+grep -E "passed|failed" "$OUT/gpu_check.log" | tail -1
+sed -n '/^op /,$p' "$OUT/gpu_bench.log"
+exit $check_rc
