@@ -33,9 +33,8 @@ constexpr int kTargetThreads = 256;
 /// CTA size: t·v rounded up to whole warps.
 int threads_of(const detail::Geometry& g) { return (g.t * g.v + 31) / 32 * 32; }
 
-size_t smem_bytes(const detail::Geometry& g, bool with_words) {
-  return sizeof(float) * static_cast<size_t>(g.groups) * g.t * 9 +
-         (with_words ? sizeof(uint32_t) * static_cast<size_t>(g.groups) * g.words : 0);
+size_t smem_bytes(const detail::Geometry& g) {
+  return sizeof(float) * static_cast<size_t>(g.groups) * g.t * 9 + sizeof(uint32_t) * static_cast<size_t>(g.words);
 }
 
 detail::Geometry geometry(const LatticeLayout& lay) {
@@ -43,7 +42,7 @@ detail::Geometry geometry(const LatticeLayout& lay) {
   g.t = lay.dim / detail::kChunk;
   g.v = g.t >= kTargetThreads ? 1 : kTargetThreads / g.t;
   g.groups = (threads_of(g) + g.t - 1) / g.t;
-  g.words = (lay.code_bytes + 3) / 4;
+  g.words = (g.v * lay.code_bytes + 3) / 4;
   return g;
 }
 
@@ -72,14 +71,12 @@ void launch_lattice_encode(const LatticeLayout& lay, StridedBatch<const In> x, C
                            int32_t* flag, cudaStream_t st) {
   const auto g = geometry(lay);
   const int threads = threads_of(g);
-  const size_t smem = smem_bytes(g, true);
+  const size_t smem = smem_bytes(g);
   const auto kernel = detail::lattice_encode_kernel<L, In>;
   if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   const int64_t blocks = (x.rows + g.v - 1) / g.v;
-  const bool word_out = lay.code_bytes % 4 == 0 && codes.row_stride % 4 == 0 &&
-                        reinterpret_cast<uintptr_t>(codes.data) % 4 == 0;
   kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, x, codes, flag,
-                                                              aligned16(x.data, x.row_stride), word_out);
+                                                              aligned16(x.data, x.row_stride));
 }
 
 template <class L, class Out>
@@ -87,12 +84,19 @@ void launch_lattice_decode(const LatticeLayout& lay, ConstCodeBatch codes, Strid
                            int32_t* flag, cudaStream_t st) {
   const auto g = geometry(lay);
   const int threads = threads_of(g);
-  const size_t smem = smem_bytes(g, false);
+  const size_t smem = smem_bytes(g);
   const auto kernel = detail::lattice_decode_kernel<L, Out>;
   if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   const int64_t blocks = (codes.rows + g.v - 1) / g.v;
   kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, codes, out, flag,
                                                               aligned16(out.data, out.row_stride));
+}
+
+/// 32-bit value accesses in the FP8 kernels: the value block (after dim/64 bf16 scales)
+/// of every record must be 4-byte aligned.
+template <class B>
+bool fp8_word_io(const CodeView<B>& c, int32_t dim) {
+  return (reinterpret_cast<uintptr_t>(c.data) + 2 * (dim / kFP8Group)) % 4 == 0 && c.row_stride % 4 == 0;
 }
 
 }  // namespace
@@ -125,7 +129,7 @@ Status encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, 
     } else if (spec.kind == CodecKind::kFP8Per64) {
       const int64_t threads = x.rows * (spec.dim / detail::kChunk);
       detail::fp8_encode_kernel<In><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
-          x, codes, flag, aligned16(x.data, x.row_stride));
+          x, codes, flag, aligned16(x.data, x.row_stride), fp8_word_io(codes, spec.dim));
     } else {
       const BaselineLayout bl = baseline_layout(spec);
       detail::baseline_rowwise_encode_kernel<In><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
@@ -159,7 +163,7 @@ Status decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out
     } else if (spec.kind == CodecKind::kFP8Per64) {
       const int64_t threads = out.rows * (spec.dim / detail::kChunk);
       detail::fp8_decode_kernel<Out><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
-          codes, out, flag, aligned16(out.data, out.row_stride));
+          codes, out, flag, aligned16(out.data, out.row_stride), fp8_word_io(codes, spec.dim));
     } else {
       const BaselineLayout bl = baseline_layout(spec);
       detail::baseline_rowwise_decode_kernel<Out><<<static_cast<unsigned>((out.rows + 127) / 128), 128, 0, st>>>(

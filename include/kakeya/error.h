@@ -4,7 +4,8 @@
 /// Status codes (device code, C ABI) and exceptions (host C++ API).
 
 #include <cstdint>
-#include <sstream>
+#include <cstdio>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -57,12 +58,43 @@ class InvalidArgument : public std::invalid_argument {
 };
 
 namespace detail {
+// Message formatting without iostreams (no locale state, usable from any host thread and
+// alongside other libraries' C++ runtimes).
+inline void append(std::string& s, const std::string& v) { s += v; }
+inline void append(std::string& s, const char* v) { s += v ? v : "(null)"; }
+inline void append(std::string& s, char v) { s += v; }
+inline void append(std::string& s, bool v) { s += v ? "true" : "false"; }
+inline void append(std::string& s, double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  s += buf;
+}
+inline void append(std::string& s, float v) { append(s, static_cast<double>(v)); }
+template <class T, class = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                            !std::is_same_v<T, char>>>
+void append(std::string& s, T v) {
+  s += std::to_string(v);
+}
+template <class E, class = std::enable_if_t<std::is_enum_v<E>>, class = void>
+void append(std::string& s, E v) {
+  s += std::to_string(static_cast<std::underlying_type_t<E>>(v));
+}
+
+/// Hexadecimal rendering for messages: concat("0x", Hex{v}).
+struct Hex {
+  uint64_t v;
+};
+inline void append(std::string& s, Hex h) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(h.v));
+  s += buf;
+}
+
 template <class... Args>
 [[nodiscard]] std::string concat(const Args&... args) {
-  std::ostringstream os;
-  os.precision(9);
-  (os << ... << args);
-  return os.str();
+  std::string s;
+  (append(s, args), ...);
+  return s;
 }
 }  // namespace detail
 

@@ -42,9 +42,12 @@ log "benchmark"
 
 if [ -d "$BUILD/python/kakeyalattice" ]; then
   log "pytest (CPU + torch CUDA interop)"
-  PYTHONPATH="$BUILD/python" timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/python > "$OUT/pytest.log" 2>&1
-  echo "pytest exit $?" >> "$OUT/pytest.log"
-  tail -3 "$OUT/pytest.log"
+  # Two processes: the codec tests without torch loaded, then the torch interop tests.
+  PYTHONPATH="$BUILD/python" timeout 200 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_codec.py > "$OUT/pytest.log" 2>&1
+  echo "pytest test_codec.py exit $?" >> "$OUT/pytest.log"
+  PYTHONPATH="$BUILD/python" timeout 120 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_torch.py >> "$OUT/pytest.log" 2>&1
+  echo "pytest test_torch.py exit $?" >> "$OUT/pytest.log"
+  grep -E "passed|failed|exit|Fatal|Error" "$OUT/pytest.log" | tail -8
 fi
 
 log "summary"

@@ -131,7 +131,7 @@ int64_t decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& code
     float s = 0.f;
     if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk)
       throw InvalidArgument(::kakeya::detail::concat("codes row ", r, " is corrupt: scale header 0x",
-                                                     std::hex, hdr, std::dec,
+                                                     ::kakeya::detail::Hex{hdr},
                                                      " is negative, NaN or infinite (format '",
                                                      to_string(lay.scale), "')"),
                             Status::kCorruptCode);

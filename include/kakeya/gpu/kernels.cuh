@@ -36,11 +36,14 @@ struct Geometry {
   int32_t groups;  ///< thread groups per CTA: ceil(threads / t) >= v; threads is a
                    ///< multiple of 32 so full-warp shuffles are defined; the padding
                    ///< threads form dead groups
-  int32_t words;   ///< 32-bit words per staged record
+  int32_t words;   ///< 32-bit words of the staged records: ceil(v·code_bytes / 4)
 };
 
 /// Dynamic shared memory of both lattice kernels: exchange floats [groups·t·8],
-/// reduction floats [groups·t], then (encode) record words [groups·words].
+/// reduction floats [groups·t], then the CTA's records packed back to back as in a
+/// contiguous code array (v·code_bytes bytes, rounded up to words): the encoder ORs
+/// its bits there and the decoder stages its input there, so global traffic is one
+/// coalesced copy per CTA.
 struct SmemLayout {
   float* xch;
   float* red;
@@ -134,12 +137,23 @@ __device__ __forceinline__ void group_fwht(float (&v)[8], int32_t p, float* xch)
 }
 
 /// Max of `x` over the T threads of each vector (T threads starting at a multiple of T).
-/// `red` is CTA shared scratch of blockDim.x floats. Every thread must call it.
+/// `red` is CTA shared scratch of groups·T floats. Every thread must call it. Max is
+/// exact in any order, so the three paths agree with the host bit for bit.
 __device__ __forceinline__ float group_max(float x, int32_t t, float* red) {
   const int tid = threadIdx.x;
   if (t <= 32 && (t & (t - 1)) == 0) {
     for (int k = 1; k < t; k <<= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, k));
     return x;
+  }
+  if (t % 32 == 0) {  // whole warps per vector: warp max, then across the vector's warps
+    for (int k = 1; k < 32; k <<= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, k));
+    if ((tid & 31) == 0) red[tid >> 5] = x;
+    __syncthreads();
+    const int w0 = (tid / t) * (t / 32);
+    float m = red[w0];
+    for (int i = 1; i < t / 32; ++i) m = fmaxf(m, red[w0 + i]);
+    __syncthreads();
+    return m;
   }
   red[tid] = x;
   __syncthreads();
@@ -148,6 +162,26 @@ __device__ __forceinline__ float group_max(float x, int32_t t, float* red) {
   for (int i = 0; i < t; ++i) m = fmaxf(m, red[base + i]);
   __syncthreads();
   return m;
+}
+
+/// Copies `n` bytes between a global range and shared memory with the CTA's threads:
+/// 32-bit accesses when the global address is 4-byte aligned (the shared side always
+/// is), then the tail bytes.
+template <bool kToGlobal>
+__device__ __forceinline__ void cta_copy(uint8_t* global, uint8_t* shared, int32_t n) {
+  int32_t done = 0;
+  if ((reinterpret_cast<uintptr_t>(global) & 3u) == 0) {
+    const int32_t nw = n / 4;
+    for (int32_t i = threadIdx.x; i < nw; i += blockDim.x) {
+      if (kToGlobal) reinterpret_cast<uint32_t*>(global)[i] = reinterpret_cast<const uint32_t*>(shared)[i];
+      else reinterpret_cast<uint32_t*>(shared)[i] = reinterpret_cast<const uint32_t*>(global)[i];
+    }
+    done = nw * 4;
+  }
+  for (int32_t i = done + threadIdx.x; i < n; i += blockDim.x) {
+    if (kToGlobal) global[i] = shared[i];
+    else shared[i] = global[i];
+  }
 }
 
 /// Σ of per-thread partial sums in thread order (the host's sequential group order).
@@ -165,8 +199,7 @@ __device__ __forceinline__ float group_sum_ordered(float x, int32_t t, float* re
 /// Encode kernel of the lattice codecs (shared memory: see SmemLayout).
 template <class L, class In>
 __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatch<const In> x,
-                                      CodeBatch codes, int32_t* error_flag, bool vec_in,
-                                      bool word_out) {
+                                      CodeBatch codes, int32_t* error_flag, bool vec_in) {
   extern __shared__ float smem[];
   const SmemLayout sm = smem_layout(g, smem);
   float* xch = sm.xch;
@@ -177,8 +210,8 @@ __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatc
   const int lane = tid - vl * g.t;  // chunk within the vector
   const int64_t row = static_cast<int64_t>(blockIdx.x) * g.v + vl;
   const bool live = vl < g.v && row < x.rows;
-  uint32_t* rec = words + vl * g.words;
-  for (int i = lane; i < g.words; i += g.t) rec[i] = 0u;
+  for (int i = tid; i < g.words; i += blockDim.x) words[i] = 0u;
+  const int64_t rec_bit = static_cast<int64_t>(vl) * lay.code_bytes * 8;  // record start
 
   float v[8];
   if (live) {
@@ -207,27 +240,27 @@ __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatc
   const bool bad = !kakeya::detail::is_finite(amax) || (amax != 0.0f && sc.status != Status::kOk);
   __syncthreads();  // records zeroed
   if (live && !bad && amax != 0.0f) {
-    auto emit = [&](int64_t w, uint32_t bits) { atomicOr(rec + w, bits); };
-    if (lane == 0) format::for_each_word(0, sc.header, lay.header_bits, emit);
+    auto emit = [&](int64_t w, uint32_t bits) { atomicOr(words + w, bits); };
+    if (lane == 0) format::for_each_word(rec_bit, sc.header, lay.header_bits, emit);
     constexpr int n = lattice_traits<L>::kDim;
 #pragma unroll
     for (int b = 0; b < kChunk / n; ++b) {
       const int32_t j = lane * (kChunk / n) + b;
       uint64_t idx;
       quantize_blocks<L, 1>(v + b * n, 1, sc.s, lay.q, &idx);
-      format::for_each_word(format::block_bit_offset(lay, j), idx, lay.bits_per_block, emit);
+      format::for_each_word(rec_bit + format::block_bit_offset(lay, j), idx, lay.bits_per_block, emit);
     }
   }
   if (live && bad && lane == 0 && error_flag) atomicOr(error_flag, kErrInput);
   __syncthreads();  // records complete
-  if (live) {
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * g.v;
+  const int32_t nrows = static_cast<int32_t>(min(static_cast<int64_t>(g.v), x.rows - row0));
+  uint8_t* staged = reinterpret_cast<uint8_t*>(words);
+  if (codes.row_stride == lay.code_bytes) {
+    cta_copy<true>(codes.row(row0), staged, nrows * lay.code_bytes);
+  } else if (live) {
     uint8_t* dst = codes.row(row);
-    if (word_out) {
-      for (int i = lane; i < lay.code_bytes / 4; i += g.t) reinterpret_cast<uint32_t*>(dst)[i] = rec[i];
-    } else {
-      const uint8_t* src = reinterpret_cast<const uint8_t*>(rec);
-      for (int i = lane; i < lay.code_bytes; i += g.t) dst[i] = src[i];
-    }
+    for (int i = lane; i < lay.code_bytes; i += g.t) dst[i] = staged[vl * lay.code_bytes + i];
   }
 }
 
@@ -244,11 +277,21 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
   const int lane = tid - vl * g.t;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * g.v + vl;
   const bool live = vl < g.v && row < codes.rows;
+  uint8_t* staged = reinterpret_cast<uint8_t*>(sm.words);
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * g.v;
+  const int32_t nrows = static_cast<int32_t>(min(static_cast<int64_t>(g.v), codes.rows - row0));
+  if (codes.row_stride == lay.code_bytes) {
+    cta_copy<false>(const_cast<uint8_t*>(codes.row(row0)), staged, nrows * lay.code_bytes);
+  } else if (live) {
+    const uint8_t* src = codes.row(row);
+    for (int i = lane; i < lay.code_bytes; i += g.t) staged[vl * lay.code_bytes + i] = src[i];
+  }
+  __syncthreads();
   float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   float s = 0.0f;
   bool ok = true;
   if (live) {
-    const uint8_t* rec = codes.row(row);
+    const uint8_t* rec = staged + vl * lay.code_bytes;
     ok = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) == Status::kOk;
     constexpr int n = lattice_traits<L>::kDim;
 #pragma unroll
@@ -275,7 +318,7 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
 /// FP8-per-64 encode: 8 threads per group of 64, one thread per 8 values.
 template <class In>
 __global__ void fp8_encode_kernel(StridedBatch<const In> x, CodeBatch codes, int32_t* error_flag,
-                                  bool vec_in) {
+                                  bool vec_in, bool word_io) {
   const int64_t gid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t chunks = x.cols / kChunk;
   const int64_t row = gid / chunks;
@@ -309,13 +352,18 @@ __global__ void fp8_encode_kernel(StridedBatch<const In> x, CodeBatch codes, int
 #pragma unroll
   for (int k = 0; k < 8; ++k)
     w[k / 4] |= static_cast<uint32_t>(bad ? 0 : float_to_e4m3(v[k] / s)) << (8 * (k % 4));
+  if (word_io) {
+    reinterpret_cast<uint32_t*>(vals)[0] = w[0];
+    reinterpret_cast<uint32_t*>(vals)[1] = w[1];
+  } else {
 #pragma unroll
-  for (int k = 0; k < 8; ++k) vals[k] = static_cast<uint8_t>(w[k / 4] >> (8 * (k % 4)));
+    for (int k = 0; k < 8; ++k) vals[k] = static_cast<uint8_t>(w[k / 4] >> (8 * (k % 4)));
+  }
 }
 
 template <class Out>
 __global__ void fp8_decode_kernel(ConstCodeBatch codes, StridedBatch<Out> out, int32_t* error_flag,
-                                  bool vec_out) {
+                                  bool vec_out, bool word_io) {
   const int64_t gid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t chunks = out.cols / kChunk;
   const int64_t row = gid / chunks;
@@ -326,11 +374,20 @@ __global__ void fp8_decode_kernel(ConstCodeBatch codes, StridedBatch<Out> out, i
   float s = bf16_to_float(s16);
   bool ok = !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
   const uint8_t* vals = rec + 2 * (out.cols / kFP8Group) + c * kChunk;
+  uint8_t b[8];
+  if (word_io) {
+    const uint32_t w0 = reinterpret_cast<const uint32_t*>(vals)[0], w1 = reinterpret_cast<const uint32_t*>(vals)[1];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) b[k] = static_cast<uint8_t>(w0 >> (8 * k)), b[4 + k] = static_cast<uint8_t>(w1 >> (8 * k));
+  } else {
+#pragma unroll
+    for (int k = 0; k < 8; ++k) b[k] = vals[k];
+  }
   float v[8];
 #pragma unroll
   for (int k = 0; k < 8; ++k) {
-    ok = ok && (vals[k] & 0x7fu) != 0x7fu;
-    v[k] = e4m3_to_float(vals[k]) * s;
+    ok = ok && (b[k] & 0x7fu) != 0x7fu;
+    v[k] = e4m3_to_float(b[k]) * s;
   }
   if (!ok) {
     if (error_flag) atomicOr(error_flag, kErrCorrupt);
