@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: Apache-2.0
+"""safetensors shards without torch: an 8-byte little-endian header length, a JSON
+header {name: {dtype, shape, data_offsets}}, then raw little-endian bytes.
+
+FP8 weights are stored as float8 E4M3 (`.weight`) with a float8 E8M0 scale per
+128×128 tile (`.scale`, 2^(e-127)); the last row/column tiles may be ragged.
+Dequantization goes through the library's exact conversions.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import struct
+
+import numpy as np
+
+from .. import _core
+
+TILE = 128
+
+_NP = {
+    "F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
+    "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
+    "BF16": np.uint16, "F8_E4M3": np.uint8, "F8_E8M0": np.uint8,  # raw bit patterns
+}
+
+
+class SafetensorsFile:
+    """Memory-mapped shard: names(), dtype(name), shape(name), raw(name), tensor(name)."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        with open(self.path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise ValueError(f"{self.path}: too short to be a safetensors file")
+            (n,) = struct.unpack("<Q", head)
+            size = self.path.stat().st_size
+            if n > size - 8 or n > 100 * 2**20:
+                raise ValueError(f"{self.path}: header length {n} is not valid (file size {size})")
+            self.header = json.loads(f.read(n))
+        self.data_start = 8 + n
+        self.meta = self.header.pop("__metadata__", {})
+        self._mm = None
+
+    def names(self) -> list[str]:
+        return list(self.header)
+
+    def dtype(self, name: str) -> str:
+        return self.header[name]["dtype"]
+
+    def shape(self, name: str) -> tuple:
+        return tuple(self.header[name]["shape"])
+
+    def raw(self, name: str) -> np.ndarray:
+        """The tensor's bytes as its storage dtype (bf16/fp8 as unsigned bit patterns)."""
+        if name not in self.header:
+            raise KeyError(f"{self.path.name} has no tensor {name!r}")
+        e = self.header[name]
+        dt = e["dtype"]
+        if dt not in _NP:
+            raise ValueError(f"{self.path.name}:{name}: dtype {dt} is not supported")
+        b, end = e["data_offsets"]
+        shape = tuple(e["shape"])
+        itemsize = np.dtype(_NP[dt]).itemsize
+        if end - b != int(np.prod(shape, dtype=np.int64)) * itemsize:
+            raise ValueError(f"{self.path.name}:{name}: byte range {b}..{end} does not match shape {shape} {dt}")
+        if self._mm is None:
+            self._mm = np.memmap(self.path, dtype=np.uint8, mode="r")
+        buf = self._mm[self.data_start + b : self.data_start + end]
+        return np.frombuffer(buf, dtype=np.dtype(_NP[dt]).newbyteorder("<")).reshape(shape)
+
+    def tensor(self, name: str) -> np.ndarray:
+        """float32 for floating dtypes (bf16/fp16 exactly; fp8 as decoded values without
+        scales: use dequantize_fp8 for scaled weights); integers as stored."""
+        dt = self.dtype(name)
+        r = self.raw(name)
+        if dt == "BF16":
+            return (r.astype(np.uint32) << 16).view(np.float32)
+        if dt in ("F16", "F32", "F64"):
+            return r.astype(np.float32)
+        if dt == "F8_E4M3":
+            return _core.e4m3_to_float(np.ascontiguousarray(r))
+        if dt == "F8_E8M0":
+            return _core.e8m0_to_float(np.ascontiguousarray(r))
+        return np.array(r)
+
+
+def dequantize_fp8(weight_e4m3: np.ndarray, scale_e8m0: np.ndarray) -> np.ndarray:
+    """W[i, j] = e4m3(w[i, j]) · 2^(s[i // 128, j // 128] - 127), ragged edge tiles allowed."""
+    w = _core.e4m3_to_float(np.ascontiguousarray(weight_e4m3))
+    s = _core.e8m0_to_float(np.ascontiguousarray(scale_e8m0))
+    rows, cols = w.shape
+    need = (-(-rows // TILE), -(-cols // TILE))
+    if s.shape != need:
+        raise ValueError(f"scale shape {s.shape} does not match weight shape {w.shape} "
+                         f"with {TILE}x{TILE} tiles (expected {need})")
+    full = np.repeat(np.repeat(s, TILE, axis=0), TILE, axis=1)[:rows, :cols]
+    return (w * full).astype(np.float32)
+
+
+def write_safetensors(path, tensors: dict, metadata: dict | None = None) -> None:
+    """tensors: {name: (dtype string, array of that storage type)} (used by tests and
+    tools; bf16/fp8 are given as uint16/uint8 bit patterns)."""
+    header, blobs, off = {}, [], 0
+    for name, (dt, arr) in tensors.items():
+        a = np.ascontiguousarray(arr, dtype=np.dtype(_NP[dt]).newbyteorder("<"))
+        b = a.tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)

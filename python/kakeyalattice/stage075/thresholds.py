@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Smallest usable Q under a quality threshold, and the compression it buys."""
+from __future__ import annotations
+
+THRESHOLDS = {"A": 1.00, "B": 1.05, "C": 1.20}
+FP8_BITS_512 = 4224  # fp8_per64 at dim 512 (DESIGN.md §2)
+
+
+def q_min(qs, ratio_mean, ratio_hi, tau: float) -> dict:
+    """Smallest Q whose ratio clears tau at the point estimate and CI-safe (upper bound).
+    qs ascending; a Q qualifies only if every larger Q in the sweep also clears (so a
+    noisy dip below tau cannot be chosen). None when no Q clears."""
+    def smallest(vals):
+        best = None
+        for q, v in sorted(zip(qs, vals), reverse=True):
+            if v <= tau:
+                best = q
+            else:
+                break
+        return best
+
+    return {"point": smallest(ratio_mean), "ci_safe": smallest(ratio_hi)}
+
+
+def compression(bits: int, dim: int = 512) -> dict:
+    return {"bits": int(bits), "cr_vs_fp8": (dim * 8 + 16 * dim // 64) / bits, "cr_vs_bf16": 16 * dim / bits}
