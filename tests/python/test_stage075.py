@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: Apache-2.0
+import math
+
+import numpy as np
+import pytest
+
+import kakeyalattice as kl
+from kakeyalattice.dsv4 import V4FlashConfig
+from kakeyalattice.dsv4.host import WordPiece, load_host
+from kakeyalattice.dsv4.kv import compress_kv, main_kv, pooling_weights, v4_fp8_storage
+from kakeyalattice.dsv4.rope import apply_rope, inv_frequencies, yarn_inv_frequencies
+from kakeyalattice.dsv4.safetensors import SafetensorsFile, dequantize_fp8, write_safetensors
+from kakeyalattice.dsv4.weights import ShardIndex, load_layer_weights, random_layer_weights
+from kakeyalattice.stage075 import audit, mean_ci, q_min, run_stage075, t_ppf, write_reports
+
+CFG = V4FlashConfig()
+
+
+def hidden(t, seed=0):
+    return np.random.default_rng(seed).standard_normal((t, CFG.hidden), dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- port
+def test_main_kv_shapes_norm_and_rope_positions():
+    w = random_layer_weights(CFG, "swa", 1)
+    h = hidden(40)
+    kv = main_kv(h, w, CFG)
+    assert kv.shape == (40, 512) and kv.dtype == np.float32
+    # RMSNorm: the non-RoPE part keeps unit RMS... over all 512 dims before RoPE; RoPE is
+    # a rotation of pairs, so the full-vector RMS is still 1.
+    np.testing.assert_allclose(np.sqrt((kv.astype(np.float64) ** 2).mean(1)), 1.0, rtol=1e-4)
+    # token t's RoPE part equals RoPE(position t) of the un-rotated vector
+    raw = h @ w.wkv.T
+    raw = raw / np.sqrt((raw.astype(np.float64) ** 2).mean(1, keepdims=True) + CFG.norm_eps)
+    inv = inv_frequencies(64, CFG.rope_theta)
+    np.testing.assert_allclose(kv[:, 448:], apply_rope(raw[:, 448:].astype(np.float32), np.arange(40), inv), atol=1e-5)
+    np.testing.assert_allclose(kv[:, :448], raw[:, :448], atol=1e-5)
+
+
+def test_pooling_weights_sum_to_one_and_overlap_masks_first_group():
+    rng = np.random.default_rng(2)
+    g, r, d = 5, 4, 8
+    score = rng.standard_normal((g, r, 2 * d)).astype(np.float32)
+    w, src = pooling_weights(score, r, True, d)
+    assert w.shape == (g, 2 * r, d)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all(w[0, :r] == 0)  # group 0 has no previous group: those slots are -inf
+    assert list(src) == [0] * r + [1] * r
+    # group g's first-half slots use group g-1's first-half scores
+    s = np.concatenate([score[1, :, :d], score[2, :, d:]], axis=0).astype(np.float64)
+    e = np.exp(s - s.max(0))
+    np.testing.assert_allclose(w[2], e / e.sum(0), rtol=1e-5)
+    w1, _ = pooling_weights(score[:, :, :d], r, False, d)
+    np.testing.assert_allclose(w1.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_compressor_overlap_uses_previous_group_values():
+    w = random_layer_weights(CFG, "csa", 3).compressor
+    h = hidden(4 * 6 + 3, 4)  # 3 tail tokens are not pooled
+    out = compress_kv(h, w, 4, True, CFG)
+    assert out.shape == (6, 512)
+    # changing the values of group 0 changes groups 0 and 1 only (overlap reaches one back)
+    h2 = h.copy()
+    h2[:4] += 1.0
+    out2 = compress_kv(h2, w, 4, True, CFG)
+    changed = np.abs(out2 - out).max(axis=1) > 1e-6
+    assert changed.tolist() == [True, True, False, False, False, False]
+    hca = random_layer_weights(CFG, "hca", 5).compressor
+    o = compress_kv(hidden(300, 6), hca, 128, False, CFG)
+    assert o.shape == (2, 512)
+    assert compress_kv(hidden(100, 6), hca, 128, False, CFG).shape == (0, 512)
+
+
+def test_compressor_rope_one_position_per_group():
+    w = random_layer_weights(CFG, "hca", 7).compressor
+    w.ape[:] = 0
+    h = np.tile(hidden(128, 8), (3, 1))  # three identical groups
+    out = compress_kv(h, w, 128, False, CFG)
+    np.testing.assert_allclose(out[0, :448], out[2, :448], atol=1e-5)  # no RoPE on these dims
+    inv = yarn_inv_frequencies(64, CFG.compress_rope_theta, CFG.yarn_factor, CFG.yarn_original_max_pos,
+                               CFG.yarn_beta_fast, CFG.yarn_beta_slow)
+    base = apply_rope(out[0:1, 448:], np.array([0]), inv * 0)  # position 0 = identity
+    np.testing.assert_allclose(apply_rope(base, np.array([256]), inv), out[2:3, 448:], atol=1e-4)
+
+
+def test_yarn_blend_limits():
+    f = inv_frequencies(64, 160000.0)
+    y = yarn_inv_frequencies(64, 160000.0, 16.0, 65536, 32.0, 1.0)
+    assert y[0] == pytest.approx(f[0])              # fastest dims kept
+    assert y[-1] == pytest.approx(f[-1] / 16.0)     # slowest dims interpolated
+    assert np.all(y <= f + 1e-18) and np.all(y >= f / 16 - 1e-18)
+
+
+def test_fp8_step_touches_exactly_the_non_rope_dims():
+    x = np.random.default_rng(9).standard_normal((20, 512)).astype(np.float32)
+    y = v4_fp8_storage(x, CFG)
+    assert np.all(np.abs(y[:, :448] - x[:, :448]).max(1) > 0)
+    import ml_dtypes
+
+    np.testing.assert_array_equal(y[:, 448:], x[:, 448:].astype(ml_dtypes.bfloat16).astype(np.float32))
+    np.testing.assert_array_equal(y[:, :448], kl.FP8Per64Codec(448).roundtrip(np.ascontiguousarray(x[:, :448])))
+
+
+# ----------------------------------------------------------------------------- loader
+def _e4m3_bits(x):
+    return kl._core.float_to_e4m3(np.ascontiguousarray(x, dtype=np.float32))
+
+
+def test_safetensors_fp8_tiles_ragged_and_plain_tensors(tmp_path):
+    rng = np.random.default_rng(0)
+    rows, cols = 300, 200  # ragged: 3 × 2 tiles of 128
+    w = rng.standard_normal((rows, cols)).astype(np.float32)
+    exps = rng.integers(120, 130, size=(3, 2)).astype(np.uint8)
+    scale = np.repeat(np.repeat(2.0 ** (exps.astype(np.float64) - 127), 128, 0), 128, 1)[:rows, :cols]
+    q = _e4m3_bits(w / scale)
+    bf = rng.standard_normal(16).astype(np.float32)
+    bf_bits = (bf.view(np.uint32) >> 16).astype(np.uint16)
+    path = tmp_path / "shard.safetensors"
+    write_safetensors(path, {"a.weight": ("F8_E4M3", q), "a.scale": ("F8_E8M0", exps),
+                             "b": ("BF16", bf_bits), "c": ("F32", bf)})
+    sf = SafetensorsFile(path)
+    assert set(sf.names()) == {"a.weight", "a.scale", "b", "c"}
+    deq = dequantize_fp8(sf.raw("a.weight"), sf.raw("a.scale"))
+    want = kl._core.e4m3_to_float(q) * scale
+    np.testing.assert_array_equal(deq, want.astype(np.float32))
+    assert np.abs(deq - w).max() / np.abs(w).max() < 0.07  # E4M3 precision
+    np.testing.assert_array_equal(sf.tensor("b"), (bf_bits.astype(np.uint32) << 16).view(np.float32))
+    np.testing.assert_array_equal(sf.tensor("c"), bf)
+    with pytest.raises(ValueError, match="scale shape"):
+        dequantize_fp8(sf.raw("a.weight"), exps[:2])
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\xff" * 16)
+    with pytest.raises(ValueError, match="header length"):
+        SafetensorsFile(bad)
+
+
+def test_layer_loader_on_synthetic_v4_shards(tmp_path):
+    small = V4FlashConfig(hidden=256, head_dim=128, rope_dims=64, csa_ratio=4, hca_ratio=8)
+    rng = np.random.default_rng(1)
+
+    def fp8(name, shape, out):
+        w = rng.standard_normal(shape).astype(np.float32) * 0.05
+        ex = np.full((-(-shape[0] // 128), -(-shape[1] // 128)), 120, np.uint8)
+        out[name + ".weight"] = ("F8_E4M3", _e4m3_bits(w / 2.0**-7))
+        out[name + ".scale"] = ("F8_E8M0", ex)
+
+    t1, t2 = {}, {}
+    fp8("layers.0.attn.wkv", (128, 256), t1)
+    t1["layers.0.attn.kv_norm.weight"] = ("F32", np.ones(128, np.float32))
+    fp8("layers.2.attn.wkv", (128, 256), t2)
+    t2["layers.2.attn.kv_norm.weight"] = ("F32", np.ones(128, np.float32))
+    fp8("layers.2.attn.compressor.wkv", (256, 256), t2)
+    fp8("layers.2.attn.compressor.wgate", (256, 256), t2)
+    t2["layers.2.attn.compressor.ape"] = ("F32", np.zeros((4, 256), np.float32))
+    t2["layers.2.attn.compressor.norm.weight"] = ("BF16", np.full(128, 0x3F80, np.uint16))
+    write_safetensors(tmp_path / "model-00002.safetensors", t1)
+    write_safetensors(tmp_path / "model-00004.safetensors", t2)
+    idx = ShardIndex(tmp_path)
+    swa = load_layer_weights(tmp_path, 0, "swa", small, idx)
+    csa = load_layer_weights(tmp_path, 2, "csa", small, idx)
+    assert swa.wkv.shape == (128, 256) and csa.compressor.wkv.shape == (256, 256)
+    np.testing.assert_array_equal(csa.compressor.norm, np.ones(128, np.float32))
+    out = compress_kv(rng.standard_normal((16, 256)).astype(np.float32), csa.compressor, 4, True, small)
+    assert out.shape == (4, 128) and np.isfinite(out).all()
+    with pytest.raises(KeyError, match="layers.3.attn"):
+        load_layer_weights(tmp_path, 3, "hca", small, idx)
+    with pytest.raises(ValueError, match="shape"):
+        load_layer_weights(tmp_path, 2, "hca", small, idx)  # ape is [4, 256], HCA needs [8, 128]
+
+
+def test_wordpiece_tokenizer():
+    vocab = {w: i for i, w in enumerate(["[UNK]", "the", "cat", "##s", "sat", ".", "un", "##aff", "##able"])}
+    tok = WordPiece(vocab)
+    assert tok.encode("The cats sat.") == [1, 2, 3, 4, 5]
+    assert tok.encode("unaffable") == [6, 7, 8]
+    assert tok.encode("dog") == [0]
+
+
+def test_host_is_labelled():
+    h = load_host()
+    ids, uniq = h.token_ids("Topology studies spaces.", 50)
+    assert len(ids) == 50 and uniq >= 3
+    hs = h.hidden_states(ids, 64, seed=1)
+    assert hs.shape == (50, 64)
+    assert ("SYNTHETIC" in h.name) == h.synthetic
+
+
+# ----------------------------------------------------------------------------- statistics
+@pytest.mark.parametrize("df,p,want", [(1, 0.975, 12.7062047), (7, 0.975, 2.36462425), (30, 0.975, 2.04227246),
+                                       (7, 0.995, 3.49948329), (120, 0.9, 1.28865), (3, 0.05, -2.35336343)])
+def test_t_quantiles(df, p, want):
+    assert t_ppf(p, df) == pytest.approx(want, abs=2e-5)
+
+
+def test_ci_coverage_on_simulated_data():
+    rng = np.random.default_rng(3)
+    hits = 0
+    trials = 2000
+    for _ in range(trials):
+        ci = mean_ci(rng.normal(1.5, 2.0, size=8))
+        hits += ci["lo"] <= 1.5 <= ci["hi"]
+    # binomial(2000, 0.95): sd 0.0049
+    assert abs(hits / trials - 0.95) < 0.015
+
+
+def test_threshold_solver_on_synthetic_curves():
+    qs = list(range(1, 81))
+    mean = [2.0 / (q / 30.0) ** 2 for q in qs]  # crosses 1.0 at q = 30*sqrt(2) = 42.4
+    hi = [m * 1.1 for m in mean]
+    sol = q_min(qs, mean, hi, 1.0)
+    assert sol["point"] == 43
+    assert sol["ci_safe"] == math.ceil(30 * math.sqrt(2.2))
+    # a noisy dip below tau followed by a rise is not chosen
+    bumpy = [0.5 if q == 10 else m for q, m in zip(qs, mean)]
+    assert q_min(qs, bumpy, bumpy, 1.0)["point"] == 43
+    assert q_min(qs, [5.0] * 80, [5.0] * 80, 1.0)["point"] is None
+
+
+def test_no_gate_fires_on_gaussian_input():
+    x = np.random.default_rng(11).standard_normal((2000, 512))
+    a = audit(x, replicates=40, seed=5)
+    fired = [k for k, v in a["gate_fires"].items() if v]
+    # five statistics, each with a 95% band: allow at most one false alarm
+    assert len(fired) <= 1, fired
+    heavy = x.copy()
+    heavy[:, :8] *= 20  # outlier channels: the channel-scale gate must fire
+    assert audit(heavy, replicates=20, seed=5)["gate_fires"]["channel_rms_cv"]
+
+
+# ----------------------------------------------------------------------------- end to end
+def test_small_end_to_end_run_writes_reports(tmp_path):
+    res = run_stage075(n_passages=3, n_tokens=256, q_lo=30, q_hi=45, lattices=("e8",), show=False, command="test")
+    files = write_reports(res, tmp_path)
+    assert (tmp_path / "stage075.json").exists() and (tmp_path / "stage075.md").exists()
+    md = (tmp_path / "stage075.md").read_text()
+    assert "SYNTHETIC" in md and "published" in md.lower()
+    e8 = res["sweep"]["sliding_window_kv"]["pre"]["e8"]
+    assert e8["q"] == list(range(30, 46)) and len(e8["ratio_fp8"]) == 16
+    assert all(a >= b - 0.05 for a, b in zip(e8["rel_mse"], e8["rel_mse"][1:]))  # error falls with Q
+    assert res["setting"]["weights_synthetic"] is True
+    if files.get("plots"):
+        assert (tmp_path / "ratio_vs_q.png").exists()
