@@ -2,104 +2,11 @@
 // Launchers of the CUDA codec kernels: host validation, geometry, dispatch, launch check.
 #include <cuda_runtime.h>
 
-#include <exception>
-#include <string>
-
-#include "kakeya/gpu/codec.h"
-#include "kakeya/gpu/kernels.cuh"
+#include "launch.cuh"
 
 namespace kakeya::gpu {
 
-namespace {
-thread_local std::string g_last_error;
-
-Status fail(Status s, std::string msg) noexcept {
-  try {
-    g_last_error = std::move(msg);
-  } catch (...) {
-  }
-  return s;
-}
-
-Status check_launch(const char* what) noexcept {
-  const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess)
-    return fail(Status::kCudaError, std::string(what) + ": " + cudaGetErrorString(e));
-  return Status::kOk;
-}
-
-constexpr int kTargetThreads = 256;
-
-/// CTA size: t·v rounded up to whole warps.
-int threads_of(const detail::Geometry& g) { return (g.t * g.v + 31) / 32 * 32; }
-
-size_t smem_bytes(const detail::Geometry& g) {
-  return sizeof(float) * static_cast<size_t>(g.groups) * g.t * 9 + sizeof(uint32_t) * static_cast<size_t>(g.words);
-}
-
-detail::Geometry geometry(const LatticeLayout& lay) {
-  detail::Geometry g{};
-  g.t = lay.dim / detail::kChunk;
-  g.v = g.t >= kTargetThreads ? 1 : kTargetThreads / g.t;
-  g.groups = (threads_of(g) + g.t - 1) / g.t;
-  g.words = (g.v * lay.code_bytes + 3) / 4;
-  return g;
-}
-
-template <class T>
-bool aligned16(const T* p, int64_t row_stride_elems) {
-  return (reinterpret_cast<uintptr_t>(p) % 16 == 0) && ((row_stride_elems * sizeof(T)) % 16 == 0);
-}
-
-template <class T>
-void check_view(const char* name, const StridedBatch<T>& b, int32_t dim) {
-  KAKEYA_CHECK(b.rows >= 0, name, ".rows = ", b.rows, " must be >= 0");
-  KAKEYA_CHECK(b.cols == dim, name, ".cols = ", b.cols, " does not match the codec dim = ", dim);
-  KAKEYA_CHECK(b.rows <= 1 || b.row_stride >= b.cols, name, ".row_stride = ", b.row_stride, " must be >= cols");
-  KAKEYA_CHECK(b.rows == 0 || b.data != nullptr, name, ".data is null");
-}
-
-template <class B>
-void check_codes(const CodeView<B>& c, int64_t rows, int64_t cb) {
-  KAKEYA_CHECK(c.rows == rows, "codes.rows = ", c.rows, " does not match rows = ", rows);
-  KAKEYA_CHECK(c.rows <= 1 || c.row_stride >= cb, "codes.row_stride = ", c.row_stride, " must be >= code_bytes = ", cb);
-  KAKEYA_CHECK(c.rows == 0 || c.data != nullptr, "codes.data is null");
-}
-
-template <class L, class In>
-void launch_lattice_encode(const LatticeLayout& lay, StridedBatch<const In> x, CodeBatch codes,
-                           int32_t* flag, cudaStream_t st) {
-  const auto g = geometry(lay);
-  const int threads = threads_of(g);
-  const size_t smem = smem_bytes(g);
-  const auto kernel = detail::lattice_encode_kernel<L, In>;
-  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-  const int64_t blocks = (x.rows + g.v - 1) / g.v;
-  kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, x, codes, flag,
-                                                              aligned16(x.data, x.row_stride));
-}
-
-template <class L, class Out>
-void launch_lattice_decode(const LatticeLayout& lay, ConstCodeBatch codes, StridedBatch<Out> out,
-                           int32_t* flag, cudaStream_t st) {
-  const auto g = geometry(lay);
-  const int threads = threads_of(g);
-  const size_t smem = smem_bytes(g);
-  const auto kernel = detail::lattice_decode_kernel<L, Out>;
-  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-  const int64_t blocks = (codes.rows + g.v - 1) / g.v;
-  kernel<<<static_cast<unsigned>(blocks), threads, smem, st>>>(lay, g, codes, out, flag,
-                                                              aligned16(out.data, out.row_stride));
-}
-
-/// 32-bit value accesses in the FP8 kernels: the value block (after dim/64 bf16 scales)
-/// of every record must be 4-byte aligned.
-template <class B>
-bool fp8_word_io(const CodeView<B>& c, int32_t dim) {
-  return (reinterpret_cast<uintptr_t>(c.data) + 2 * (dim / kFP8Group)) % 4 == 0 && c.row_stride % 4 == 0;
-}
-
-}  // namespace
+using namespace launch;
 
 bool device_available() noexcept {
   int n = 0;
@@ -117,24 +24,7 @@ Status encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, 
     check_codes(codes, x.rows, spec.code_bytes());
     if (x.rows == 0) return Status::kOk;
     KAKEYA_CHECK(x.rows < (int64_t{1} << 31) * 8, "x.rows = ", x.rows, " is too large for one launch");
-    if (spec.kind == CodecKind::kLattice) {
-      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
-                   kMaxGroupDim);
-      const LatticeLayout lay = spec.layout();
-      switch (spec.lattice) {
-        case LatticeKind::kE8: launch_lattice_encode<E8>(lay, x, codes, flag, st); break;
-        case LatticeKind::kD4: launch_lattice_encode<D4>(lay, x, codes, flag, st); break;
-        case LatticeKind::kZ8: launch_lattice_encode<Z8>(lay, x, codes, flag, st); break;
-      }
-    } else if (spec.kind == CodecKind::kFP8Per64) {
-      const int64_t threads = x.rows * (spec.dim / detail::kChunk);
-      detail::fp8_encode_kernel<In><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
-          x, codes, flag, aligned16(x.data, x.row_stride), fp8_word_io(codes, spec.dim));
-    } else {
-      const BaselineLayout bl = baseline_layout(spec);
-      detail::baseline_rowwise_encode_kernel<In><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
-          bl, x, codes, flag);
-    }
+    launch_encode<In>(spec, x, codes, fp8_word_io(codes, spec.dim), flag, st);
     return check_launch("kakeya::gpu::encode");
   } catch (const InvalidArgument& e) {
     return fail(e.status(), e.what());

@@ -29,6 +29,23 @@ inline constexpr int kChunk = 8;
 inline constexpr int32_t kErrInput = 1;
 inline constexpr int32_t kErrCorrupt = 2;
 
+/// Where encode writes row r's record. CodeBatch (contiguous or strided rows) and
+/// PagedDst (rows = tokens × heads scattered to cache slots) both provide row(r);
+/// row_stride == code_bytes enables the CTA-wide coalesced copy.
+struct PagedDst {
+  uint8_t* base;
+  const int64_t* slots;  ///< one per token
+  int32_t heads;
+  int64_t bytes;
+  int64_t num_slots;
+  int64_t row_stride;  ///< always 0: records are scattered
+  __device__ __forceinline__ uint8_t* row(int64_t r) const {
+    const int64_t s = slots[r / heads];
+    if (s < 0 || s >= num_slots) return nullptr;  // reported, never written
+    return base + (s * heads + r % heads) * bytes;
+  }
+};
+
 /// Launch geometry shared by the encode and decode kernels of one codec.
 struct Geometry {
   int32_t t;       ///< threads per vector (dim / 8)
@@ -197,9 +214,9 @@ __device__ __forceinline__ float group_sum_ordered(float x, int32_t t, float* re
 }
 
 /// Encode kernel of the lattice codecs (shared memory: see SmemLayout).
-template <class L, class In>
+template <class L, class In, class Dst = CodeBatch>
 __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatch<const In> x,
-                                      CodeBatch codes, int32_t* error_flag, bool vec_in) {
+                                      Dst codes, int32_t* error_flag, bool vec_in) {
   extern __shared__ float smem[];
   const SmemLayout sm = smem_layout(g, smem);
   float* xch = sm.xch;
@@ -260,7 +277,11 @@ __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatc
     cta_copy<true>(codes.row(row0), staged, nrows * lay.code_bytes);
   } else if (live) {
     uint8_t* dst = codes.row(row);
-    for (int i = lane; i < lay.code_bytes; i += g.t) dst[i] = staged[vl * lay.code_bytes + i];
+    if (dst == nullptr) {
+      if (lane == 0 && error_flag) atomicOr(error_flag, kErrInput);
+    } else {
+      for (int i = lane; i < lay.code_bytes; i += g.t) dst[i] = staged[vl * lay.code_bytes + i];
+    }
   }
 }
 
@@ -316,8 +337,8 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
 }
 
 /// FP8-per-64 encode: 8 threads per group of 64, one thread per 8 values.
-template <class In>
-__global__ void fp8_encode_kernel(StridedBatch<const In> x, CodeBatch codes, int32_t* error_flag,
+template <class In, class Dst = CodeBatch>
+__global__ void fp8_encode_kernel(StridedBatch<const In> x, Dst codes, int32_t* error_flag,
                                   bool vec_in, bool word_io) {
   const int64_t gid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t chunks = x.cols / kChunk;
@@ -341,6 +362,10 @@ __global__ void fp8_encode_kernel(StridedBatch<const In> x, CodeBatch codes, int
   }
   if (!live) return;
   uint8_t* rec = codes.row(row);
+  if (rec == nullptr) {
+    if (error_flag) atomicOr(error_flag, kErrInput);
+    return;
+  }
   const int32_t group = c / 8;
   const uint16_t s16 = fp8_group_scale(amax);
   const float s = bf16_to_float(s16);
@@ -399,12 +424,13 @@ __global__ void fp8_decode_kernel(ConstCodeBatch codes, StridedBatch<Out> out, i
 
 /// Baselines without a chunked kernel (v4_native, bf16): one thread per row over the
 /// per-vector host code (byte-aligned records, no scratch).
-template <class In>
+template <class In, class Dst = CodeBatch>
 __global__ void baseline_rowwise_encode_kernel(BaselineLayout bl, StridedBatch<const In> x,
-                                               CodeBatch codes, int32_t* error_flag) {
+                                               Dst codes, int32_t* error_flag) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= x.rows) return;
-  if (baseline_encode_vector(bl, x.row(r), codes.row(r)) != Status::kOk && error_flag)
+  uint8_t* dst = codes.row(r);
+  if ((dst == nullptr || baseline_encode_vector(bl, x.row(r), dst) != Status::kOk) && error_flag)
     atomicOr(error_flag, kErrInput);
 }
 
