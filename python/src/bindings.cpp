@@ -7,8 +7,10 @@
 
 #include <string>
 
+#include "kakeya/attention/paged.h"
 #include "kakeya/kakeya.h"
 #if defined(KAKEYA_WITH_CUDA)
+#include "kakeya/gpu/attention.h"
 #include "kakeya/gpu/codec.h"
 #endif
 
@@ -165,6 +167,80 @@ py::array_t<float> e8m0_to_float_array(const py::array_t<uint8_t, py::array::c_s
   return out;
 }
 
+// ----------------------------------------------------------------------------- attention (host)
+using F32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using I32Array = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using I64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+const CodecSpec* v_spec_of(const py::object& v) {
+  return v.is_none() ? nullptr : &v.cast<const PyCodec&>().spec;
+}
+
+void check_cache_array(const py::array& a, const char* name, int64_t want) {
+  if (a.dtype().kind() != 'u' || a.dtype().itemsize() != 1 || !(a.flags() & py::array::c_style))
+    throw py::type_error(std::string(name) + " must be a C-contiguous uint8 array");
+  if (a.size() != want)
+    throw py::value_error(std::string(name) + " has " + std::to_string(a.size()) + " bytes, expected " +
+                          std::to_string(want) + " (num_blocks·block_size·kv_heads·record bytes)");
+}
+
+void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new, const py::object& v_new,
+                    const I64Array& slots, py::array& k_cache, py::object v_cache, int32_t num_blocks,
+                    int32_t block_size, int32_t kv_heads) {
+  const CodecSpec* vs = v_spec_of(v);
+  const int64_t n = slots.size();
+  const int64_t per = static_cast<int64_t>(kv_heads) * k.spec.dim;
+  if (k_new.size() != n * per)
+    throw py::value_error("k_new has " + std::to_string(k_new.size()) + " values, expected n·kv_heads·dim = " +
+                          std::to_string(n * per));
+  const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
+  check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
+  F32Array vn;
+  py::array vc;
+  if (vs) {
+    vn = v_new.cast<F32Array>();
+    vc = v_cache.cast<py::array>();
+    if (vn.size() != n * per) throw py::value_error("v_new must have the shape of k_new");
+    check_cache_array(vc, "v_cache", cap * vs->code_bytes());
+  }
+  PagedKV<uint8_t> view{static_cast<uint8_t*>(k_cache.mutable_data()),
+                        vs ? static_cast<uint8_t*>(vc.mutable_data()) : nullptr, num_blocks, block_size, kv_heads,
+                        k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0, nullptr, 0};
+  py::gil_scoped_release nogil;
+  cpu::append_kv(k.spec, vs, k_new.data(), vs ? vn.data() : nullptr, n, slots.data(), view);
+}
+
+F32Array attention_reference_host(const PyCodec& k, const py::object& v, const py::array& k_cache,
+                                  const py::object& v_cache, int32_t num_blocks, int32_t block_size,
+                                  int32_t kv_heads, const I32Array& table, const I32Array& lens, const F32Array& q,
+                                  float scale) {
+  const CodecSpec* vs = v_spec_of(v);
+  if (q.ndim() != 3) throw py::value_error("q must be (batch, q_heads, dim)");
+  if (table.ndim() != 2) throw py::value_error("block_table must be (batch, max_blocks)");
+  const int32_t batch = static_cast<int32_t>(q.shape(0));
+  if (lens.size() != batch || table.shape(0) != batch)
+    throw py::value_error("seq_lens and block_table must have batch = " + std::to_string(batch) + " rows");
+  const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
+  check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
+  py::array vc;
+  if (vs) {
+    vc = v_cache.cast<py::array>();
+    check_cache_array(vc, "v_cache", cap * vs->code_bytes());
+  }
+  PagedKV<const uint8_t> view{static_cast<const uint8_t*>(k_cache.data()),
+                              vs ? static_cast<const uint8_t*>(vc.data()) : nullptr, num_blocks, block_size,
+                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, table.data(),
+                              static_cast<int32_t>(table.shape(1)), lens.data(), batch};
+  const AttentionShape s{batch, static_cast<int32_t>(q.shape(1)), kv_heads, static_cast<int32_t>(q.shape(2)), scale};
+  F32Array out({q.shape(0), q.shape(1), q.shape(2)});
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    cpu::decode_attention_reference(k.spec, vs, view, s, q.data(), o);
+  }
+  return out;
+}
+
 #if defined(KAKEYA_WITH_CUDA)
 // Device pointers come from the caller (torch tensors' data_ptr(), validated in
 // kakeyalattice/_gpu.py); the launcher validates shapes again and reports a Status.
@@ -212,6 +288,59 @@ void gpu_decode(const PyCodec& c, uintptr_t codes, int64_t rows, int64_t code_st
   }
   gpu_call_check(s);
 }
+
+size_t gpu_attention_workspace(int32_t batch, int32_t q_heads, int32_t kv_heads, int32_t dim, int32_t max_len) {
+  return gpu::plan_decode_attention({batch, q_heads, kv_heads, dim, 1.0f}, max_len).workspace_bytes;
+}
+
+void gpu_append_kv(const PyCodec& k, const py::object& v, uintptr_t k_new, uintptr_t v_new, const std::string& tag,
+                   int64_t n, uintptr_t slots, uintptr_t k_cache, uintptr_t v_cache, int32_t num_blocks,
+                   int32_t block_size, int32_t kv_heads, uintptr_t flag, uintptr_t stream) {
+  const CodecSpec* vs = v_spec_of(v);
+  PagedKV<uint8_t> view{reinterpret_cast<uint8_t*>(k_cache), vs ? reinterpret_cast<uint8_t*>(v_cache) : nullptr,
+                        num_blocks, block_size, kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0,
+                        nullptr, 0};
+  Status s;
+  {
+    py::gil_scoped_release nogil;
+    if (parse_elem(tag, "k_new") == Elem::kBF16)
+      s = gpu::append_kv<bf16>(k.spec, vs, reinterpret_cast<const bf16*>(k_new), reinterpret_cast<const bf16*>(v_new), n,
+                               reinterpret_cast<const int64_t*>(slots), view, reinterpret_cast<int32_t*>(flag),
+                               reinterpret_cast<cudaStream_t>(stream));
+    else
+      s = gpu::append_kv<float>(k.spec, vs, reinterpret_cast<const float*>(k_new), reinterpret_cast<const float*>(v_new),
+                                n, reinterpret_cast<const int64_t*>(slots), view, reinterpret_cast<int32_t*>(flag),
+                                reinterpret_cast<cudaStream_t>(stream));
+  }
+  gpu_call_check(s);
+}
+
+void gpu_decode_attention(const PyCodec& k, const py::object& v, uintptr_t k_cache, uintptr_t v_cache,
+                          int32_t num_blocks, int32_t block_size, int32_t kv_heads, uintptr_t table, int32_t max_blocks,
+                          uintptr_t lens, int32_t batch, int32_t q_heads, float scale, int32_t max_len, uintptr_t q,
+                          const std::string& q_tag, uintptr_t out, uintptr_t ws, size_t ws_bytes, uintptr_t flag,
+                          uintptr_t stream) {
+  const CodecSpec* vs = v_spec_of(v);
+  PagedKV<const uint8_t> view{reinterpret_cast<const uint8_t*>(k_cache),
+                              vs ? reinterpret_cast<const uint8_t*>(v_cache) : nullptr, num_blocks, block_size,
+                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0,
+                              reinterpret_cast<const int32_t*>(table), max_blocks,
+                              reinterpret_cast<const int32_t*>(lens), batch};
+  const AttentionShape s{batch, q_heads, kv_heads, k.spec.dim, scale};
+  Status st;
+  {
+    py::gil_scoped_release nogil;
+    if (parse_elem(q_tag, "q") == Elem::kBF16)
+      st = gpu::decode_attention<bf16, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const bf16*>(q),
+                                              reinterpret_cast<float*>(out), reinterpret_cast<void*>(ws), ws_bytes,
+                                              reinterpret_cast<int32_t*>(flag), reinterpret_cast<cudaStream_t>(stream));
+    else
+      st = gpu::decode_attention<float, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const float*>(q),
+                                               reinterpret_cast<float*>(out), reinterpret_cast<void*>(ws), ws_bytes,
+                                               reinterpret_cast<int32_t*>(flag), reinterpret_cast<cudaStream_t>(stream));
+  }
+  gpu_call_check(st);
+}
 #endif
 
 }  // namespace
@@ -244,7 +373,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("gpu_available", &gpu::device_available);
   m.def("gpu_encode", &gpu_encode);
   m.def("gpu_decode", &gpu_decode);
+  m.def("gpu_attention_workspace", &gpu_attention_workspace);
+  m.def("gpu_append_kv", &gpu_append_kv);
+  m.def("gpu_decode_attention", &gpu_decode_attention);
 #endif
+  m.def("append_kv", &append_kv_host);
+  m.def("attention_reference", &attention_reference_host);
   m.def("compare", &compare_f32, py::arg("x"), py::arg("x_hat"));
   m.def("per_vector", &per_vector_f32, py::arg("x"), py::arg("x_hat"));
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));

@@ -5,7 +5,8 @@
 # the GPU benchmark and the Python extension; runs them; writes logs and JSON to $OUT.
 #
 #   OUT=/tmp/out bash tests/gpu/device_check.sh [vectors_per_main_config]
-# Prints a summary table last. Exit status: 0 when the bit-identity check passed.
+# Prints a summary table last. Exit status: 0 when the bit-identity and attention checks
+# passed. FULL_PYTEST=1 also runs the CPU pytest suite there.
 set -uo pipefail
 OUT=${OUT:-/tmp/kakeya_gpu_out}
 VECTORS=${1:-10000000}
@@ -33,6 +34,10 @@ if [ $build_rc -ne 0 ]; then
     && cmake --build "$BUILD" -j "$(nproc)" >> "$OUT/build.log" 2>&1 || { log "build failed"; exit 2; }
 fi
 
+log "decode attention: GPU kernel vs CPU float64 reference, GPU append vs CPU append"
+"$BUILD/tests/cuda/kakeya_attention_check" --json "$OUT/attention_check.json" 2>&1 | tee "$OUT/attention_check.log"
+attn_rc=${PIPESTATUS[0]}
+
 log "bit-identity check: $VECTORS vectors per main configuration"
 "$BUILD/tests/cuda/kakeya_gpu_check" --vectors "$VECTORS" --json "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
 check_rc=${PIPESTATUS[0]}
@@ -40,17 +45,24 @@ check_rc=${PIPESTATUS[0]}
 log "benchmark"
 "$BUILD/kakeya_bench_gpu" --json "$OUT/gpu_bench.json" --reps 20 2>&1 | tee "$OUT/gpu_bench.log"
 
+log "decode-attention benchmark (E8 codes vs bf16 and FP8 caches)"
+"$BUILD/kakeya_bench_attention" --json "$OUT/attention_bench.json" 2>&1 | tee "$OUT/attention_bench.log"
+
 if [ -d "$BUILD/python/kakeyalattice" ]; then
-  log "pytest (CPU + torch CUDA interop)"
-  # Two processes: the codec tests without torch loaded, then the torch interop tests.
-  PYTHONPATH="$BUILD/python" timeout 200 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_codec.py > "$OUT/pytest.log" 2>&1
-  echo "pytest test_codec.py exit $?" >> "$OUT/pytest.log"
+  log "pytest (torch CUDA interop${FULL_PYTEST:+ + CPU suite})"
+  : > "$OUT/pytest.log"
+  if [ -n "${FULL_PYTEST:-}" ]; then
+    PYTHONPATH="$BUILD/python" timeout 200 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_codec.py >> "$OUT/pytest.log" 2>&1
+    echo "pytest test_codec.py exit $?" >> "$OUT/pytest.log"
+  fi
   PYTHONPATH="$BUILD/python" timeout 120 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_torch.py >> "$OUT/pytest.log" 2>&1
   echo "pytest test_torch.py exit $?" >> "$OUT/pytest.log"
   grep -E "passed|failed|exit|Fatal|Error" "$OUT/pytest.log" | tail -8
 fi
 
 log "summary"
+grep -E "passed|failed" "$OUT/attention_check.log" | tail -1
 grep -E "passed|failed" "$OUT/gpu_check.log" | tail -1
 sed -n '/^op /,$p' "$OUT/gpu_bench.log"
-exit $check_rc
+sed -n '/^shape /,$p' "$OUT/attention_bench.log"
+[ "$check_rc" -eq 0 ] && [ "$attn_rc" -eq 0 ]

@@ -76,3 +76,29 @@ def test_cuda_fp8_and_errors():
         e8.encode(bad)
     with pytest.raises(ValueError, match="corrupt"):
         e8.decode(torch.full((5, e8.code_bytes), 255, dtype=torch.uint8, device="cuda"))
+
+
+from kakeyalattice.attention import PagedCache, decode_attention  # noqa: E402
+from test_attention import build  # noqa: E402
+
+
+
+@pytest.mark.parametrize("spec", [("e8", 128, 2, 8), ("e8_shared", 512, 1, 8), ("fp8", 128, 4, 8), ("bf16", 256, 2, 4)])
+def test_cuda_attention_matches_cpu_reference(spec):
+    if not (torch.cuda.is_available() and kl.WITH_CUDA):
+        pytest.skip("needs a CUDA device and a CUDA build")
+    kind, d, heads, qh = spec
+    codec = {"e8": kl.Codec(d, 38), "e8_shared": kl.Codec(d, 38), "fp8": kl.FP8Per64Codec(d), "bf16": kl.BF16Codec(d)}[kind]
+    vcodec = None if kind == "e8_shared" else codec
+    rng = np.random.default_rng(3)
+    lens = [5, 300, 1000]
+    cpu, table, ks, vs = build(codec, vcodec, lens, heads, 16, rng)
+    gpu = PagedCache(codec, vcodec, cpu.num_blocks, cpu.block_size, heads, device="cuda")
+    for b, l in enumerate(lens):
+        slots = torch.tensor([int(table[b, t // 16]) * 16 + t % 16 for t in range(l)], dtype=torch.int64)
+        gpu.append(torch.from_numpy(ks[b]).cuda(), torch.from_numpy(vs[b]).cuda(), slots)
+    assert np.array_equal(gpu.k.cpu().numpy(), cpu.k)
+    q = rng.standard_normal((3, qh, d)).astype(np.float32)
+    ref = decode_attention(q, cpu, table, lens)
+    out = decode_attention(torch.from_numpy(q).cuda(), gpu, table, lens).cpu().numpy()
+    assert np.linalg.norm(out - ref) / np.linalg.norm(ref) < 5e-5

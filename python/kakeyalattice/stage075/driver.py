@@ -155,6 +155,32 @@ def run_sweep(passages, qs, lattices, cfg: V4FlashConfig, show: bool = True) -> 
     return {"baselines": baselines, "sweep": sweep}
 
 
+def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_queries: int = 16,
+                         seed: int = 5) -> dict:
+    """Attention-level metric beside rel-MSE: one decode step of a V4-style layer (the
+    stream's pre-FP8 KV as one shared K=V latent) with compressed vs bf16 KV. Queries are
+    synthetic (iid N(0, 4): logits with std about 2); the port has no query projection."""
+    from ..attention import attention_quality
+
+    d = cfg.head_dim
+    codecs = {"fp8_per64": FP8Per64Codec(d), "v4_native": V4NativeCodec(d, cfg.rope_dims)}
+    codecs.update({f"e8_q{q}": Codec(d, q) for q in q_values})
+    rng = np.random.default_rng(seed)
+    out = {"queries": f"synthetic iid N(0, 4), {n_queries} query heads, softmax scale 1/sqrt({d})", "streams": {}}
+    for k in STREAMS:
+        per = {name: {"output_rel_error": [], "softmax_kl_mean": []} for name in codecs}
+        for p in passages:
+            kv = p["pre"][k][None, :, None, :]
+            q = rng.standard_normal((1, n_queries, d)) * 2.0
+            for name, c in codecs.items():
+                r = attention_quality(q, kv, None, c, None)
+                per[name]["output_rel_error"].append(r["output_rel_error"])
+                per[name]["softmax_kl_mean"].append(r["softmax_kl_mean"])
+        out["streams"][k] = {name: {m: mean_ci(v) for m, v in d_.items()} | {"bits": codecs[name].bits_per_vector}
+                             for name, d_ in per.items()}
+    return out
+
+
 def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, dict]:
     """Q_min per stream/reference/baseline/threshold, and the layer-weighted strategies."""
     qmins = {}
@@ -229,5 +255,6 @@ def run_stage075(cfg: V4FlashConfig | None = None, n_passages: int = 8, n_tokens
         qmins, strategies = solve(res["sweep"], cfg, setting["layer_counts"])
         result["q_min"] = qmins
         result["strategies"] = strategies
+        result["attention"] = run_attention_metric(passages, cfg)
     result["timing_s"] = {"inputs": round(t_inputs, 2), "total": round(time.time() - t0, 2)}
     return result

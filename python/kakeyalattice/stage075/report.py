@@ -138,6 +138,18 @@ def markdown(result: dict) -> str:
                     qs = "/".join(str(v) for v in e["per_stream"]["q"].values())
                     L.append(f"| {base} | {t} | {mode} | {e['uniform']['q']} | {e['uniform']['cr_vs_fp8']:.3f} | "
                              f"{qs} | {e['per_stream']['cr_vs_fp8']:.3f} | {e['per_stream']['cr_vs_bf16']:.3f} |")
+        if "attention" in result:
+            att = result["attention"]
+            L.append("\n## Attention-level metric (one decode step, K=V = the stream's KV)\n")
+            L.append(f"Queries: {att['queries']}. Output error ‖o − o_bf16‖/‖o_bf16‖ and softmax KL(p_bf16 ‖ p) "
+                     "against a bf16 cache; mean ± 95% CI over passages.\n")
+            L.append("| stream | codec | bits | output rel. error | softmax KL (nats) |")
+            L.append("|---|---|---|---|---|")
+            for k, by_c in att["streams"].items():
+                for c, v in by_c.items():
+                    e, kl = v["output_rel_error"], v["softmax_kl_mean"]
+                    L.append(f"| {STREAM_LABEL[k]} | {c} | {v['bits']} | {_fmt_ci(e['mean'], e.get('half_width'), 5)} | "
+                             f"{kl['mean']:.3e} |")
         L.append(f"\nPublished: max usable CR {result['published_reference']['max_usable_cr_vs_fp8']}× vs FP8 "
                  f"({result['published_reference']['max_usable_cr_vs_bf16']}× vs bf16).\n")
     return "\n".join(L) + "\n"

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+// Decode attention over a paged cache: E8 codes vs bf16 and FP8 (E4M3 per 64) caches,
+// the same split-KV kernel structure for all three (only the record reader differs).
+// Timed with CUDA events (median of 10 after 2 warm-ups).
+//   kakeya_bench_attention [--json FILE] [--quick]
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kakeya/gpu/attention.h"
+#include "kakeya/kakeya.h"
+
+using namespace kakeya;
+
+#define CK(x)                                                                                      \
+  do {                                                                                             \
+    cudaError_t e_ = (x);                                                                          \
+    if (e_ != cudaSuccess) {                                                                       \
+      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(2);                                                                                \
+    }                                                                                              \
+  } while (0)
+
+namespace {
+
+__global__ void fill_bf16(bf16* x, int64_t n, uint32_t seed) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
+  float s = 0;
+  for (int k = 0; k < 4; ++k) {
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    s += static_cast<float>(h & 0xffffff) * (1.0f / 16777216.0f);
+  }
+  x[i] = bf16{float_to_bf16((s - 2.0f) * 1.7320508f)};
+}
+
+__global__ void iota_slots(int64_t* s, int64_t n, int64_t base) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) s[i] = base + i;
+}
+
+template <class F>
+double median_ms(F&& f, int reps) {
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  for (int i = 0; i < 2; ++i) f();
+  std::vector<float> ts;
+  for (int i = 0; i < reps; ++i) {
+    CK(cudaEventRecord(a));
+    f();
+    CK(cudaEventRecord(b));
+    CK(cudaEventSynchronize(b));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    ts.push_back(ms);
+  }
+  std::sort(ts.begin(), ts.end());
+  CK(cudaEventDestroy(a));
+  CK(cudaEventDestroy(b));
+  return ts[ts.size() / 2];
+}
+
+struct Shape {
+  const char* name;
+  int32_t dim, q_heads, kv_heads;
+  bool shared;
+};
+
+struct Row {
+  std::string shape, codec;
+  int32_t batch, context;
+  double ms, cache_gb, gbps;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+  }
+  if (!gpu::device_available()) {
+    std::printf("SKIP: no CUDA device visible\n");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  CK(cudaGetDeviceProperties(&prop, 0));
+  const std::vector<int32_t> contexts = quick ? std::vector<int32_t>{4096, 32768} : std::vector<int32_t>{4096, 32768, 131072};
+  const std::vector<int32_t> batches = quick ? std::vector<int32_t>{1, 16} : std::vector<int32_t>{1, 16, 64};
+  const Shape shapes[] = {{"gqa32/8 d128", 128, 32, 8, false}, {"v4 d512 K=V, 64 q heads", 512, 64, 1, true}};
+  const int32_t block = 64;
+  std::vector<Row> rows;
+  for (const auto& sh : shapes) {
+    const int32_t max_ctx = contexts.back(), max_b = batches.back();
+    const int32_t max_blocks = max_ctx / block;
+    const int32_t num_blocks = max_blocks * max_b;
+    std::vector<int32_t> table(static_cast<size_t>(max_b) * max_blocks);
+    for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
+    int32_t* dtable;
+    int32_t* dlens;
+    CK(cudaMalloc(&dtable, table.size() * 4));
+    CK(cudaMemcpy(dtable, table.data(), table.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMalloc(&dlens, max_b * 4));
+    // Random inputs reused chunk by chunk to fill the cache through the GPU append.
+    const int64_t chunk_tokens = 1 << 18;
+    bf16* src;
+    CK(cudaMalloc(&src, chunk_tokens * sh.kv_heads * sh.dim * sizeof(bf16)));
+    fill_bf16<<<static_cast<unsigned>((chunk_tokens * sh.kv_heads * sh.dim + 255) / 256), 256>>>(
+        src, chunk_tokens * sh.kv_heads * sh.dim, 7u);
+    int64_t* slots;
+    CK(cudaMalloc(&slots, chunk_tokens * 8));
+    const std::vector<std::pair<std::string, CodecSpec>> codecs = {
+        {"bf16", CodecSpec::make_bf16(sh.dim)},
+        {"fp8_per64", CodecSpec::make_fp8_per64(sh.dim)},
+        {"e8_q38", CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 38)},
+        {"e8_q10", CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 10)}};
+    for (const auto& cs : codecs) {
+      const std::string& cname = cs.first;
+      const CodecSpec& spec = cs.second;
+      const int64_t rb = spec.code_bytes();
+      const size_t total_slots = static_cast<size_t>(num_blocks) * block;
+      uint8_t *kc, *vc = nullptr;
+      CK(cudaMalloc(&kc, total_slots * sh.kv_heads * rb));
+      if (!sh.shared) CK(cudaMalloc(&vc, total_slots * sh.kv_heads * rb));
+      PagedKV<uint8_t> w{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb, dtable, max_blocks, dlens, max_b};
+      for (size_t s0 = 0; s0 < total_slots; s0 += chunk_tokens) {
+        const int64_t n = std::min<int64_t>(chunk_tokens, static_cast<int64_t>(total_slots - s0));
+        iota_slots<<<static_cast<unsigned>((n + 255) / 256), 256>>>(slots, n, static_cast<int64_t>(s0));
+        if (gpu::append_kv<bf16>(spec, sh.shared ? nullptr : &spec, src, src, n, slots, w, nullptr, nullptr) != Status::kOk) {
+          std::fprintf(stderr, "append: %s\n", gpu::last_error());
+          return 3;
+        }
+      }
+      CK(cudaDeviceSynchronize());
+      for (int32_t ctx : contexts)
+        for (int32_t b : batches) {
+          std::vector<int32_t> lens(max_b, ctx);
+          CK(cudaMemcpy(dlens, lens.data(), max_b * 4, cudaMemcpyHostToDevice));
+          const AttentionShape s{b, sh.q_heads, sh.kv_heads, sh.dim, 1.0f / std::sqrt(static_cast<float>(sh.dim))};
+          const auto plan = gpu::plan_decode_attention(s, ctx);
+          void* ws;
+          bf16 *q, *out;
+          CK(cudaMalloc(&ws, plan.workspace_bytes));
+          CK(cudaMalloc(&q, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
+          CK(cudaMalloc(&out, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
+          fill_bf16<<<static_cast<unsigned>((b * sh.q_heads * sh.dim + 255) / 256), 256>>>(q, b * sh.q_heads * sh.dim, 3u);
+          PagedKV<const uint8_t> r{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb, dtable, max_blocks,
+                                   dlens, b};
+          const double ms = median_ms([&] {
+            if (gpu::decode_attention<bf16, bf16>(spec, sh.shared ? nullptr : &spec, r, s, ctx, q, out, ws,
+                                                  plan.workspace_bytes, nullptr, nullptr) != Status::kOk) {
+              std::fprintf(stderr, "attention: %s\n", gpu::last_error());
+              std::exit(3);
+            }
+          }, 10);
+          const double gb = static_cast<double>(b) * ctx * sh.kv_heads * rb * (sh.shared ? 1 : 2) / 1e9;
+          rows.push_back({sh.name, cname, b, ctx, ms, gb, gb / (ms * 1e-3)});
+          std::printf("%-24s %-10s batch %3d ctx %7d  %8.3f ms  cache %7.2f GB  %7.0f GB/s\n", sh.name, cname.c_str(), b,
+                      ctx, ms, gb, gb / (ms * 1e-3));
+          std::fflush(stdout);
+          CK(cudaFree(ws));
+          CK(cudaFree(q));
+          CK(cudaFree(out));
+        }
+      CK(cudaFree(kc));
+      if (vc) CK(cudaFree(vc));
+    }
+    CK(cudaFree(src));
+    CK(cudaFree(slots));
+    CK(cudaFree(dtable));
+    CK(cudaFree(dlens));
+  }
+  // Speed-ups against the bf16 and fp8 caches at equal shape.
+  std::printf("\n%-24s %5s %7s  %9s %9s %9s  %s\n", "shape", "batch", "ctx", "bf16 ms", "fp8 ms", "e8q38 ms",
+              "e8q38 speed-up vs bf16 / vs fp8");
+  for (const auto& r : rows) {
+    if (r.codec != "e8_q38") continue;
+    double bf = 0, f8 = 0;
+    for (const auto& o : rows)
+      if (o.shape == r.shape && o.batch == r.batch && o.context == r.context) {
+        if (o.codec == "bf16") bf = o.ms;
+        if (o.codec == "fp8_per64") f8 = o.ms;
+      }
+    std::printf("%-24s %5d %7d  %9.3f %9.3f %9.3f  %.2fx / %.2fx\n", r.shape.c_str(), r.batch, r.context, bf, f8, r.ms,
+                bf / r.ms, f8 / r.ms);
+  }
+  if (!json.empty()) {
+    FILE* f = std::fopen(json.c_str(), "w");
+    std::fprintf(f, "{\"device\": \"%s\", \"block_size\": %d, \"query\": \"bf16\", \"results\": [\n", prop.name, block);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      std::fprintf(f, "  {\"shape\": \"%s\", \"codec\": \"%s\", \"batch\": %d, \"context\": %d, \"median_ms\": %.5f, \"cache_gb\": %.4f, \"gbps\": %.2f}%s\n",
+                   r.shape.c_str(), r.codec.c_str(), r.batch, r.context, r.ms, r.cache_gb, r.gbps,
+                   i + 1 < rows.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  return 0;
+}
