@@ -13,60 +13,17 @@
 #include <vector>
 
 #include "kakeya/gpu/attention.h"
+#include "kakeya/detail/cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 
 using namespace kakeya;
 
-#define CK(x)                                                                                      \
-  do {                                                                                             \
-    cudaError_t e_ = (x);                                                                          \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
 
 namespace {
-
-__global__ void fill_bf16(bf16* x, int64_t n, uint32_t seed) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
-  float s = 0;
-  for (int k = 0; k < 4; ++k) {
-    h ^= h >> 16;
-    h *= 0x7feb352du;
-    h ^= h >> 15;
-    s += static_cast<float>(h & 0xffffff) * (1.0f / 16777216.0f);
-  }
-  x[i] = bf16{float_to_bf16((s - 2.0f) * 1.7320508f)};
-}
 
 __global__ void iota_slots(int64_t* s, int64_t n, int64_t base) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) s[i] = base + i;
-}
-
-template <class F>
-double median_ms(F&& f, int reps) {
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  for (int i = 0; i < 2; ++i) f();
-  std::vector<float> ts;
-  for (int i = 0; i < reps; ++i) {
-    CK(cudaEventRecord(a));
-    f();
-    CK(cudaEventRecord(b));
-    CK(cudaEventSynchronize(b));
-    float ms;
-    CK(cudaEventElapsedTime(&ms, a, b));
-    ts.push_back(ms);
-  }
-  std::sort(ts.begin(), ts.end());
-  CK(cudaEventDestroy(a));
-  CK(cudaEventDestroy(b));
-  return ts[ts.size() / 2];
 }
 
 struct Shape {
@@ -95,7 +52,7 @@ int main(int argc, char** argv) {
     return 77;
   }
   cudaDeviceProp prop{};
-  CK(cudaGetDeviceProperties(&prop, 0));
+  KAKEYA_CK(cudaGetDeviceProperties(&prop, 0));
   const std::vector<int32_t> contexts = quick ? std::vector<int32_t>{4096, 32768} : std::vector<int32_t>{4096, 32768, 131072};
   const std::vector<int32_t> batches = quick ? std::vector<int32_t>{1, 16} : std::vector<int32_t>{1, 16, 64};
   const Shape shapes[] = {{"gqa32/8 d128", 128, 32, 8, false}, {"v4 d512 K=V, 64 q heads", 512, 64, 1, true}};
@@ -109,17 +66,16 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
     int32_t* dtable;
     int32_t* dlens;
-    CK(cudaMalloc(&dtable, table.size() * 4));
-    CK(cudaMemcpy(dtable, table.data(), table.size() * 4, cudaMemcpyHostToDevice));
-    CK(cudaMalloc(&dlens, max_b * 4));
+    KAKEYA_CK(cudaMalloc(&dtable, table.size() * 4));
+    KAKEYA_CK(cudaMemcpy(dtable, table.data(), table.size() * 4, cudaMemcpyHostToDevice));
+    KAKEYA_CK(cudaMalloc(&dlens, max_b * 4));
     // Random inputs reused chunk by chunk to fill the cache through the GPU append.
     const int64_t chunk_tokens = 1 << 18;
     bf16* src;
-    CK(cudaMalloc(&src, chunk_tokens * sh.kv_heads * sh.dim * sizeof(bf16)));
-    fill_bf16<<<static_cast<unsigned>((chunk_tokens * sh.kv_heads * sh.dim + 255) / 256), 256>>>(
-        src, chunk_tokens * sh.kv_heads * sh.dim, 7u);
+    KAKEYA_CK(cudaMalloc(&src, chunk_tokens * sh.kv_heads * sh.dim * sizeof(bf16)));
+    detail::fill_bf16(src, chunk_tokens * sh.kv_heads * sh.dim, 7u);
     int64_t* slots;
-    CK(cudaMalloc(&slots, chunk_tokens * 8));
+    KAKEYA_CK(cudaMalloc(&slots, chunk_tokens * 8));
     const std::vector<std::pair<std::string, CodecSpec>> codecs = {
         {"bf16", CodecSpec::make_bf16(sh.dim)},
         {"fp8_per64", CodecSpec::make_fp8_per64(sh.dim)},
@@ -131,8 +87,8 @@ int main(int argc, char** argv) {
       const int64_t rb = spec.code_bytes();
       const size_t total_slots = static_cast<size_t>(num_blocks) * block;
       uint8_t *kc, *vc = nullptr;
-      CK(cudaMalloc(&kc, total_slots * sh.kv_heads * rb));
-      if (!sh.shared) CK(cudaMalloc(&vc, total_slots * sh.kv_heads * rb));
+      KAKEYA_CK(cudaMalloc(&kc, total_slots * sh.kv_heads * rb));
+      if (!sh.shared) KAKEYA_CK(cudaMalloc(&vc, total_slots * sh.kv_heads * rb));
       PagedKV<uint8_t> w{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb, dtable, max_blocks, dlens, max_b};
       for (size_t s0 = 0; s0 < total_slots; s0 += chunk_tokens) {
         const int64_t n = std::min<int64_t>(chunk_tokens, static_cast<int64_t>(total_slots - s0));
@@ -142,44 +98,44 @@ int main(int argc, char** argv) {
           return 3;
         }
       }
-      CK(cudaDeviceSynchronize());
+      KAKEYA_CK(cudaDeviceSynchronize());
       for (int32_t ctx : contexts)
         for (int32_t b : batches) {
           std::vector<int32_t> lens(max_b, ctx);
-          CK(cudaMemcpy(dlens, lens.data(), max_b * 4, cudaMemcpyHostToDevice));
+          KAKEYA_CK(cudaMemcpy(dlens, lens.data(), max_b * 4, cudaMemcpyHostToDevice));
           const AttentionShape s{b, sh.q_heads, sh.kv_heads, sh.dim, 1.0f / std::sqrt(static_cast<float>(sh.dim))};
           const auto plan = gpu::plan_decode_attention(s, ctx);
           void* ws;
           bf16 *q, *out;
-          CK(cudaMalloc(&ws, plan.workspace_bytes));
-          CK(cudaMalloc(&q, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
-          CK(cudaMalloc(&out, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
-          fill_bf16<<<static_cast<unsigned>((b * sh.q_heads * sh.dim + 255) / 256), 256>>>(q, b * sh.q_heads * sh.dim, 3u);
+          KAKEYA_CK(cudaMalloc(&ws, plan.workspace_bytes));
+          KAKEYA_CK(cudaMalloc(&q, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
+          KAKEYA_CK(cudaMalloc(&out, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
+          detail::fill_bf16(q, static_cast<int64_t>(b) * sh.q_heads * sh.dim, 3u);
           PagedKV<const uint8_t> r{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb, dtable, max_blocks,
                                    dlens, b};
-          const double ms = median_ms([&] {
+          const double ms = detail::median_event_ms([&] {
             if (gpu::decode_attention<bf16, bf16>(spec, sh.shared ? nullptr : &spec, r, s, ctx, q, out, ws,
                                                   plan.workspace_bytes, nullptr, nullptr) != Status::kOk) {
               std::fprintf(stderr, "attention: %s\n", gpu::last_error());
               std::exit(3);
             }
-          }, 10);
+          }, 10, 2);
           const double gb = static_cast<double>(b) * ctx * sh.kv_heads * rb * (sh.shared ? 1 : 2) / 1e9;
           rows.push_back({sh.name, cname, b, ctx, ms, gb, gb / (ms * 1e-3)});
           std::printf("%-24s %-10s batch %3d ctx %7d  %8.3f ms  cache %7.2f GB  %7.0f GB/s\n", sh.name, cname.c_str(), b,
                       ctx, ms, gb, gb / (ms * 1e-3));
           std::fflush(stdout);
-          CK(cudaFree(ws));
-          CK(cudaFree(q));
-          CK(cudaFree(out));
+          KAKEYA_CK(cudaFree(ws));
+          KAKEYA_CK(cudaFree(q));
+          KAKEYA_CK(cudaFree(out));
         }
-      CK(cudaFree(kc));
-      if (vc) CK(cudaFree(vc));
+      KAKEYA_CK(cudaFree(kc));
+      if (vc) KAKEYA_CK(cudaFree(vc));
     }
-    CK(cudaFree(src));
-    CK(cudaFree(slots));
-    CK(cudaFree(dtable));
-    CK(cudaFree(dlens));
+    KAKEYA_CK(cudaFree(src));
+    KAKEYA_CK(cudaFree(slots));
+    KAKEYA_CK(cudaFree(dtable));
+    KAKEYA_CK(cudaFree(dlens));
   }
   // Speed-ups against the bf16 and fp8 caches at equal shape.
   std::printf("\n%-24s %5s %7s  %9s %9s %9s  %s\n", "shape", "batch", "ctx", "bf16 ms", "fp8 ms", "e8q38 ms",

@@ -14,58 +14,13 @@
 #include <vector>
 
 #include "kakeya/gpu/codec.h"
+#include "kakeya/detail/cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 
 using namespace kakeya;
 
-#define CK(x)                                                                                      \
-  do {                                                                                             \
-    cudaError_t e_ = (x);                                                                          \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
 
 namespace {
-
-template <class F>
-double time_ms(F&& f, int reps) {
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i) f();  // warm-up
-  CK(cudaDeviceSynchronize());
-  std::vector<float> ts;
-  for (int i = 0; i < reps; ++i) {
-    CK(cudaEventRecord(a));
-    f();
-    CK(cudaEventRecord(b));
-    CK(cudaEventSynchronize(b));
-    float ms = 0;
-    CK(cudaEventElapsedTime(&ms, a, b));
-    ts.push_back(ms);
-  }
-  std::sort(ts.begin(), ts.end());
-  CK(cudaEventDestroy(a));
-  CK(cudaEventDestroy(b));
-  return ts[ts.size() / 2];  // median
-}
-
-__global__ void fill_kernel(bf16* x, int64_t n, uint32_t seed) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  // Irwin–Hall(4) approximate Gaussian from a hash: enough for timing.
-  uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
-  float s = 0;
-  for (int k = 0; k < 4; ++k) {
-    h ^= h >> 16;
-    h *= 0x7feb352du;
-    h ^= h >> 15;
-    s += static_cast<float>(h & 0xffffff) * (1.0f / 16777216.0f);
-  }
-  x[i] = bf16{float_to_bf16((s - 2.0f) * 1.7320508f)};
-}
 
 struct Row {
   std::string op, codec;
@@ -88,20 +43,20 @@ int main(int argc, char** argv) {
     return 77;
   }
   cudaDeviceProp prop{};
-  CK(cudaGetDeviceProperties(&prop, 0));
+  KAKEYA_CK(cudaGetDeviceProperties(&prop, 0));
   int driver = 0;
-  CK(cudaDriverGetVersion(&driver));
+  KAKEYA_CK(cudaDriverGetVersion(&driver));
 
   // Ceiling: a large device-to-device copy (1 GiB), bytes read + written.
   const size_t copy_bytes = size_t{1} << 30;
   void *ca, *cb;
-  CK(cudaMalloc(&ca, copy_bytes));
-  CK(cudaMalloc(&cb, copy_bytes));
-  CK(cudaMemset(ca, 1, copy_bytes));
-  const double copy_ms = time_ms([&] { CK(cudaMemcpyAsync(cb, ca, copy_bytes, cudaMemcpyDeviceToDevice)); }, reps);
+  KAKEYA_CK(cudaMalloc(&ca, copy_bytes));
+  KAKEYA_CK(cudaMalloc(&cb, copy_bytes));
+  KAKEYA_CK(cudaMemset(ca, 1, copy_bytes));
+  const double copy_ms = detail::median_event_ms([&] { KAKEYA_CK(cudaMemcpyAsync(cb, ca, copy_bytes, cudaMemcpyDeviceToDevice)); }, reps, 3);
   const double copy_gbps = 2.0 * copy_bytes / (copy_ms * 1e-3) / 1e9;
-  CK(cudaFree(ca));
-  CK(cudaFree(cb));
+  KAKEYA_CK(cudaFree(ca));
+  KAKEYA_CK(cudaFree(cb));
   std::printf("device %s, driver %d, copy ceiling %.1f GB/s (read+write)\n", prop.name, driver, copy_gbps);
 
   std::vector<Row> rows_out;
@@ -113,10 +68,9 @@ int main(int argc, char** argv) {
     const int64_t n = sh.rows * sh.dim;
     bf16* x;
     bf16* y;
-    CK(cudaMalloc(&x, n * sizeof(bf16)));
-    CK(cudaMalloc(&y, n * sizeof(bf16)));
-    fill_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(x, n, 12345u);
-    CK(cudaGetLastError());
+    KAKEYA_CK(cudaMalloc(&x, n * sizeof(bf16)));
+    KAKEYA_CK(cudaMalloc(&y, n * sizeof(bf16)));
+    detail::fill_bf16(x, n, 12345u);
     std::vector<CodecSpec> specs = {CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 4),
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 10),
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 38),
@@ -124,23 +78,23 @@ int main(int argc, char** argv) {
     for (const auto& spec : specs) {
       const int64_t cbytes = spec.code_bytes();
       uint8_t* codes;
-      CK(cudaMalloc(&codes, sh.rows * cbytes));
+      KAKEYA_CK(cudaMalloc(&codes, sh.rows * cbytes));
       const auto xin = contiguous<const bf16>(x, sh.rows, sh.dim);
       const CodeBatch cbw{codes, sh.rows, cbytes};
       const ConstCodeBatch cbr{codes, sh.rows, cbytes};
       const auto yout = contiguous(y, sh.rows, sh.dim);
-      const double enc = time_ms([&] {
+      const double enc = detail::median_event_ms([&] {
         if (gpu::encode<bf16>(spec, xin, cbw, nullptr, nullptr) != Status::kOk) {
           std::fprintf(stderr, "encode failed: %s\n", gpu::last_error());
           std::exit(3);
         }
-      }, reps);
-      const double dec = time_ms([&] {
+      }, reps, 3);
+      const double dec = detail::median_event_ms([&] {
         if (gpu::decode<bf16>(spec, cbr, yout, nullptr, nullptr) != Status::kOk) {
           std::fprintf(stderr, "decode failed: %s\n", gpu::last_error());
           std::exit(3);
         }
-      }, reps);
+      }, reps, 3);
       const double bytes = static_cast<double>(n) * 2 + static_cast<double>(sh.rows) * cbytes;
       for (int k = 0; k < 2; ++k) {
         Row r;
@@ -154,10 +108,10 @@ int main(int argc, char** argv) {
         r.mvec = sh.rows / (r.ms * 1e-3) / 1e6;
         rows_out.push_back(r);
       }
-      CK(cudaFree(codes));
+      KAKEYA_CK(cudaFree(codes));
     }
-    CK(cudaFree(x));
-    CK(cudaFree(y));
+    KAKEYA_CK(cudaFree(x));
+    KAKEYA_CK(cudaFree(y));
   }
   std::printf("%-8s %-22s %9s %5s %9s %9s %7s %10s\n", "op", "codec", "rows", "dim", "ms", "GB/s", "of copy", "Mvec/s");
   for (const auto& r : rows_out)

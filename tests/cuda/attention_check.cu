@@ -14,27 +14,20 @@
 #include <vector>
 
 #include "kakeya/gpu/attention.h"
+#include "kakeya/detail/cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 #include "kakeya/attention/paged.h"
 
 using namespace kakeya;
 
-#define CK(x)                                                                                      \
-  do {                                                                                             \
-    cudaError_t e_ = (x);                                                                          \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
 
 namespace {
 
 template <class T>
 T* to_device(const std::vector<T>& h) {
   T* d = nullptr;
-  CK(cudaMalloc(&d, std::max<size_t>(1, h.size()) * sizeof(T)));
-  if (!h.empty()) CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  KAKEYA_CK(cudaMalloc(&d, std::max<size_t>(1, h.size()) * sizeof(T)));
+  if (!h.empty()) KAKEYA_CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
   return d;
 }
 
@@ -89,10 +82,10 @@ Outcome run(const Case& c, uint32_t seed) {
   cpu::append_kv(c.k, vs, kn.data(), vn.data(), n, slot_map.data(), hview);
 
   uint8_t *dk, *dv;
-  CK(cudaMalloc(&dk, hk.size()));
-  CK(cudaMalloc(&dv, hv.size()));
-  CK(cudaMemset(dk, 0, hk.size()));
-  CK(cudaMemset(dv, 0, hv.size()));
+  KAKEYA_CK(cudaMalloc(&dk, hk.size()));
+  KAKEYA_CK(cudaMalloc(&dv, hv.size()));
+  KAKEYA_CK(cudaMemset(dk, 0, hk.size()));
+  KAKEYA_CK(cudaMemset(dv, 0, hv.size()));
   int32_t* dtable = to_device(table);
   int32_t* dlens = to_device(c.lens);
   int64_t* dslots = to_device(slot_map);
@@ -106,8 +99,8 @@ Outcome run(const Case& c, uint32_t seed) {
     std::exit(3);
   }
   std::vector<uint8_t> gk(hk.size()), gv(hv.size());
-  CK(cudaMemcpy(gk.data(), dk, gk.size(), cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(gv.data(), dv, gv.size(), cudaMemcpyDeviceToHost));
+  KAKEYA_CK(cudaMemcpy(gk.data(), dk, gk.size(), cudaMemcpyDeviceToHost));
+  KAKEYA_CK(cudaMemcpy(gv.data(), dv, gv.size(), cudaMemcpyDeviceToHost));
   const bool same = gk == hk && (c.shared || gv == hv);
 
   const AttentionShape s{batch, c.q_heads, c.kv_heads, c.dim, 1.0f / std::sqrt(static_cast<float>(c.dim))};
@@ -118,10 +111,10 @@ Outcome run(const Case& c, uint32_t seed) {
   cpu::decode_attention_reference(c.k, vs, hc, s, q.data(), ref.data());
   float* dq = to_device(q);
   float* dout;
-  CK(cudaMalloc(&dout, out.size() * sizeof(float)));
+  KAKEYA_CK(cudaMalloc(&dout, out.size() * sizeof(float)));
   const auto plan = gpu::plan_decode_attention(s, max_len);
   void* ws;
-  CK(cudaMalloc(&ws, plan.workspace_bytes));
+  KAKEYA_CK(cudaMalloc(&ws, plan.workspace_bytes));
   PagedKV<const uint8_t> dc{dk, c.shared ? nullptr : dv, num_blocks, c.block_size, c.kv_heads, kb, vb, dtable,
                             max_blocks, dlens, batch};
   if (gpu::decode_attention<float, float>(c.k, vs, dc, s, max_len, dq, dout, ws, plan.workspace_bytes, dflag,
@@ -129,9 +122,9 @@ Outcome run(const Case& c, uint32_t seed) {
     std::fprintf(stderr, "attention failed: %s\n", gpu::last_error());
     std::exit(3);
   }
-  CK(cudaMemcpy(out.data(), dout, out.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  KAKEYA_CK(cudaMemcpy(out.data(), dout, out.size() * sizeof(float), cudaMemcpyDeviceToHost));
   int32_t flag = 0;
-  CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
+  KAKEYA_CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
   double num = 0, den = 0, mx = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     const double e = static_cast<double>(out[i]) - ref[i];
@@ -144,7 +137,7 @@ Outcome run(const Case& c, uint32_t seed) {
   for (void* p : {static_cast<void*>(dk), static_cast<void*>(dv), static_cast<void*>(dtable), static_cast<void*>(dlens),
                   static_cast<void*>(dslots), static_cast<void*>(dkn), static_cast<void*>(dvn), static_cast<void*>(dflag),
                   static_cast<void*>(dq), static_cast<void*>(dout), ws})
-    CK(cudaFree(p));
+    KAKEYA_CK(cudaFree(p));
   return o;
 }
 

@@ -19,18 +19,11 @@
 #include <vector>
 
 #include "kakeya/gpu/codec.h"
+#include "kakeya/detail/cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 
 using namespace kakeya;
 
-#define CK(x)                                                                          \
-  do {                                                                                 \
-    cudaError_t e_ = (x);                                                              \
-    if (e_ != cudaSuccess) {                                                           \
-      std::fprintf(stderr, "CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(2);                                                                    \
-    }                                                                                  \
-  } while (0)
 
 namespace {
 
@@ -115,10 +108,10 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
   uint8_t* dc;
   float* dout;
   int32_t* dflag;
-  CK(cudaMalloc(&dx, xf.size() * sizeof(In)));
-  CK(cudaMalloc(&dc, c_cpu.size()));
-  CK(cudaMalloc(&dout, xf.size() * sizeof(float)));
-  CK(cudaMalloc(&dflag, sizeof(int32_t)));
+  KAKEYA_CK(cudaMalloc(&dx, xf.size() * sizeof(In)));
+  KAKEYA_CK(cudaMalloc(&dc, c_cpu.size()));
+  KAKEYA_CK(cudaMalloc(&dout, xf.size() * sizeof(float)));
+  KAKEYA_CK(cudaMalloc(&dflag, sizeof(int32_t)));
   std::mt19937 g(static_cast<uint32_t>(seed));
   std::vector<In> x(xf.size());
   const auto t0 = std::chrono::steady_clock::now();
@@ -137,27 +130,27 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
       break;
     }
     cpu::decode<float>(spec, {c_cpu.data(), rows, cb}, contiguous(o_cpu.data(), rows, dim));
-    CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
-    CK(cudaMemset(dflag, 0, sizeof(int32_t)));
+    KAKEYA_CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
+    KAKEYA_CK(cudaMemset(dflag, 0, sizeof(int32_t)));
     Status st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
     if (st != Status::kOk) {
       std::fprintf(stderr, "encode launch failed: %s\n", gpu::last_error());
       std::exit(3);
     }
     // decode the CPU codes on the GPU, so decode is checked independently of encode
-    CK(cudaMemcpy(dc, c_cpu.data(), static_cast<size_t>(rows * cb), cudaMemcpyHostToDevice));
+    KAKEYA_CK(cudaMemcpy(dc, c_cpu.data(), static_cast<size_t>(rows * cb), cudaMemcpyHostToDevice));
     st = gpu::decode<float>(spec, {dc, rows, cb}, contiguous(dout, rows, dim), dflag, nullptr);
     if (st != Status::kOk) {
       std::fprintf(stderr, "decode launch failed: %s\n", gpu::last_error());
       std::exit(3);
     }
-    CK(cudaMemcpy(o_gpu.data(), dout, static_cast<size_t>(rows * dim) * sizeof(float), cudaMemcpyDeviceToHost));
+    KAKEYA_CK(cudaMemcpy(o_gpu.data(), dout, static_cast<size_t>(rows * dim) * sizeof(float), cudaMemcpyDeviceToHost));
     // re-run the encode to compare its codes
-    CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
+    KAKEYA_CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
     st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
-    CK(cudaMemcpy(c_gpu.data(), dc, static_cast<size_t>(rows * cb), cudaMemcpyDeviceToHost));
+    KAKEYA_CK(cudaMemcpy(c_gpu.data(), dc, static_cast<size_t>(rows * cb), cudaMemcpyDeviceToHost));
     int32_t flag = 0;
-    CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
+    KAKEYA_CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
     if (flag != 0) std::fprintf(stderr, "%s: unexpected error flag %d\n", res.name.c_str(), flag);
     if (std::memcmp(c_cpu.data(), c_gpu.data(), static_cast<size_t>(rows * cb)) != 0)
     for (int64_t r = 0; r < rows; ++r)
@@ -171,10 +164,10 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
     res.vectors += rows;
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CK(cudaFree(dx));
-  CK(cudaFree(dc));
-  CK(cudaFree(dout));
-  CK(cudaFree(dflag));
+  KAKEYA_CK(cudaFree(dx));
+  KAKEYA_CK(cudaFree(dc));
+  KAKEYA_CK(cudaFree(dout));
+  KAKEYA_CK(cudaFree(dflag));
   return res;
 }
 
@@ -192,7 +185,7 @@ int main(int argc, char** argv) {
     return 77;  // CTest SKIP_RETURN_CODE
   }
   cudaDeviceProp prop{};
-  CK(cudaGetDeviceProperties(&prop, 0));
+  KAKEYA_CK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
   std::vector<Result> results;
   // Each result is printed as soon as it is known (a crash later keeps the earlier lines).
