@@ -48,16 +48,20 @@ inline constexpr int kEncodeLanes = 1;
 inline constexpr int kEncodeLanes = 16;
 #endif
 
-/// Quantizes `count` <= W consecutive blocks of the rotated vector (starting at y_blk)
-/// with scale s: idx[l] = rank(nearest(2·y/s)). Lanes past `count` are padded with 0.
+/// The quantizer's input coordinate: w = 2·(y/s), in doubled units (exact scaling).
+[[nodiscard]] KAKEYA_HD float doubled_coordinate(float y, float s) noexcept { return (y / s) * 2.0f; }
+
+/// Quantizes `count` <= W consecutive blocks whose coordinates are already in doubled
+/// units (w_blk, block-major as in the vector): idx[l] = rank(nearest(w)). Lanes past
+/// `count` are padded with 0.
 template <class L, int W>
-KAKEYA_HD void quantize_blocks(const float* y_blk, int count, float s, int q, uint64_t* idx) noexcept {
+KAKEYA_HD void quantize_blocks(const float* w_blk, int count, int q, uint64_t* idx) noexcept {
   constexpr int n = lattice_traits<L>::kDim;
   float w[n * W];
   int32_t t[n * W];
   float dist[W];
   for (int i = 0; i < n; ++i)
-    for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? (y_blk[l * n + i] / s) * 2.0f : 0.0f;
+    for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? w_blk[l * n + i] : 0.0f;
   lattice_traits<L>::template nearest_lanes<W>(w, q, t, dist);
   if constexpr (std::is_same_v<L, E8>) {
     lattice_traits<L>::template rank_lanes<W>(t, q, idx);
@@ -66,11 +70,14 @@ KAKEYA_HD void quantize_blocks(const float* y_blk, int count, float s, int q, ui
   }
 }
 
-/// Quantizes one block of the scaled rotated vector: y_blk/s -> index.
+/// Quantizes one block of the rotated vector with scale s: y_blk -> index.
 template <class L>
 [[nodiscard]] KAKEYA_HD uint64_t quantize_block(const float* y_blk, float s, int q) noexcept {
+  constexpr int n = lattice_traits<L>::kDim;
+  float w[n];
+  for (int k = 0; k < n; ++k) w[k] = doubled_coordinate(y_blk[k], s);
   uint64_t idx;
-  quantize_blocks<L, 1>(y_blk, 1, s, q, &idx);
+  quantize_blocks<L, 1>(w, 1, q, &idx);
   return idx;
 }
 
@@ -90,34 +97,35 @@ template <class L>
 template <class L, class In>
 [[nodiscard]] KAKEYA_HD Status encode_vector(const LatticeLayout& lay, const In* x, float* y,
                                              uint8_t* rec) noexcept {
-  bool finite = true;
+  // Non-short-circuit flags keep these loops vectorizable.
+  uint32_t nonfinite = 0;
   for (int32_t i = 0; i < lay.dim; ++i) {
     y[i] = element<In>::to_float(x[i]);
-    finite = finite && detail::is_finite(y[i]);
+    nonfinite |= static_cast<uint32_t>(!detail::is_finite(y[i]));
   }
   for (int32_t i = 0; i < lay.code_bytes; ++i) rec[i] = 0;
-  if (!finite) return Status::kInvalidInput;
+  if (nonfinite) return Status::kInvalidInput;
   hadamard_rotate(y, lay.dim);
   float amax = 0.0f, sumsq = 0.0f;
-  bool rotated_finite = true;  // a huge input can overflow the rotation
-  for (int32_t i = 0; i < lay.dim; ++i) {
+  for (int32_t i = 0; i < lay.dim; ++i) {  // a huge input can overflow the rotation
     const float a = detail::abs_bits(y[i]);
-    rotated_finite = rotated_finite && detail::is_finite(a);
+    nonfinite |= static_cast<uint32_t>(!detail::is_finite(a));
     amax = a > amax ? a : amax;
   }
-  if (!rotated_finite) return Status::kInvalidInput;
+  if (nonfinite) return Status::kInvalidInput;
   if (lay.scale == ScaleFormat::kNormQmax)
     for (int32_t g = 0; g < lay.dim; g += 8) sumsq += group8_partial_sumsq(y + g);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);
   if (amax == 0.0f) return Status::kOk;  // all-zero record
   if (sc.status != Status::kOk) return sc.status;
+  for (int32_t i = 0; i < lay.dim; ++i) y[i] = doubled_coordinate(y[i], sc.s);
   format::BitWriter bw(rec);
   bw.put(sc.header, lay.header_bits);
   constexpr int n = lattice_traits<L>::kDim;
   for (int32_t j0 = 0; j0 < lay.nblocks; j0 += kEncodeLanes) {
     const int count = lay.nblocks - j0 < kEncodeLanes ? lay.nblocks - j0 : kEncodeLanes;
     uint64_t idx[kEncodeLanes];
-    quantize_blocks<L, kEncodeLanes>(y + j0 * n, count, sc.s, lay.q, idx);
+    quantize_blocks<L, kEncodeLanes>(y + j0 * n, count, lay.q, idx);
     for (int l = 0; l < count; ++l) bw.put(idx[l], lay.bits_per_block);
   }
   bw.flush();

@@ -263,8 +263,7 @@ __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatc
 #pragma unroll
     for (int b = 0; b < kChunk / n; ++b) {
       const int32_t j = lane * (kChunk / n) + b;
-      uint64_t idx;
-      quantize_blocks<L, 1>(v + b * n, 1, sc.s, lay.q, &idx);
+      const uint64_t idx = quantize_block<L>(v + b * n, sc.s, lay.q);
       format::for_each_word(rec_bit + format::block_bit_offset(lay, j), idx, lay.bits_per_block, emit);
     }
   }
