@@ -1,6 +1,33 @@
 # SPDX-License-Identifier: Apache-2.0
 """Stage 0.75 reports: JSON (schema kakeyalattice.stage075/1), a markdown summary and
-plots. Every number is read from the result dictionary of one run."""
+plots. Every number is read from the result dictionary of one run.
+
+JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are null):
+    schema, created_utc, command, library_version
+    machine            {cpu, cores, python, platform}
+    setting            {host, host_synthetic, weights, weights_synthetic, layers{stream: layer},
+                        layer_counts{stream: n}, tokens_per_passage, passages[subject],
+                        unique_tokens{subject: n}, vectors_per_passage{stream: n}, config{...}}
+    published_reference  the seed's Stage 0.75 numbers (DESIGN.md §5)
+    audit{stream}      {n_vectors, dim, observed{stat: v},
+                        gaussian_control{stat: {median, lo, hi}}, gate_fires{stat: bool}}
+    baselines{stream}{ref}{codec}
+                       {bits, rel_mse: CI, cosine: CI, per_passage_rel_mse[]}
+                       ref: "pre" (codec on the pre-FP8 KV, scored against it) or "post"
+                       (codec on V4's stored KV, scored against that)
+    sweep{stream}{ref}{lattice}
+                       parallel lists over Q: q, bits, rel_mse, rel_mse_hw, cosine,
+                       ratio_fp8, ratio_fp8_hw, ratio_v4_native, ratio_v4_native_hw (pre only)
+    q_min{stream}{ref}{baseline}{A|B|C}
+                       {tau, point: {q, bits, cr_vs_fp8, cr_vs_bf16} | null, ci_safe: ... | null}
+    strategies{baseline}{A|B|C}{point|ci_safe}
+                       {uniform: {q, bits, cr_vs_fp8, cr_vs_bf16},
+                        per_stream: {q{stream}, mean_bits, cr_vs_fp8, cr_vs_bf16}} | null
+    attention          {queries, streams{stream}{codec}: {bits, output_rel_error: CI,
+                        softmax_kl_mean: CI}}
+    timing_s           {inputs, total};  files {json, markdown, plots[]}
+A CI is {mean, half_width, lo, hi, n, sd, level} (Student t, over passages).
+"""
 from __future__ import annotations
 
 import json
@@ -166,7 +193,7 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
         return []
     files = []
     streams = list(result["sweep"])
-    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False, constrained_layout=True)
     for ax, k in zip(axes[0], streams):
         dim = result["setting"]["config"]["head_dim"]
         for lat, row in result["sweep"][k]["pre"].items():
@@ -181,12 +208,11 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
         ax.set_ylim(1e-6, 1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
     p = out / "rel_mse_vs_bits.png"
     fig.savefig(p, dpi=110)
     plt.close(fig)
     files.append(p.name)
-    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False, constrained_layout=True)
     for ax, k in zip(axes[0], streams):
         for r, style in (("pre", "-"), ("post", "--")):
             row = result["sweep"][k][r]["e8"]
@@ -202,7 +228,6 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
         ax.set_title(STREAM_LABEL[k])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
     p = out / "ratio_vs_q.png"
     fig.savefig(p, dpi=110)
     plt.close(fig)
