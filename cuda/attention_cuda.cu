@@ -142,11 +142,11 @@ Status append_kv(const CodecSpec& ks, const CodecSpec* vs, const In* k_new, cons
     const int64_t rows = n * cache.kv_heads;
     const int64_t slots = static_cast<int64_t>(cache.num_blocks) * cache.block_size;
     const detail::PagedDst kd{cache.k, slot_mapping, cache.kv_heads, cache.k_bytes, slots, 0};
-    const bool kw = (reinterpret_cast<uintptr_t>(cache.k) + 2 * (ks.dim / kFP8Group)) % 4 == 0 && cache.k_bytes % 4 == 0;
+    const bool kw = (reinterpret_cast<uintptr_t>(cache.k) + BaselineLayout{ks.dim, 0}.vals_offset()) % 4 == 0 && cache.k_bytes % 4 == 0;
     launch_encode<In>(ks, StridedBatch<const In>{k_new, rows, ks.dim, ks.dim}, kd, kw, flag, st);
     if (!cache.shared()) {
       const detail::PagedDst vd{cache.v, slot_mapping, cache.kv_heads, cache.v_bytes, slots, 0};
-      const bool vw = (reinterpret_cast<uintptr_t>(cache.v) + 2 * (vs->dim / kFP8Group)) % 4 == 0 && cache.v_bytes % 4 == 0;
+      const bool vw = (reinterpret_cast<uintptr_t>(cache.v) + BaselineLayout{vs->dim, 0}.vals_offset()) % 4 == 0 && cache.v_bytes % 4 == 0;
       launch_encode<In>(*vs, StridedBatch<const In>{v_new, rows, vs->dim, vs->dim}, vd, vw, flag, st);
     }
     return check_launch("kakeya::gpu::append_kv");

@@ -121,7 +121,7 @@ void launch_encode(const CodecSpec& spec, StridedBatch<const In> x, Dst codes, b
 /// of every record must be 4-byte aligned.
 template <class B>
 bool fp8_word_io(const CodeView<B>& c, int32_t dim) {
-  return (reinterpret_cast<uintptr_t>(c.data) + 2 * (dim / kFP8Group)) % 4 == 0 && c.row_stride % 4 == 0;
+  return (reinterpret_cast<uintptr_t>(c.data) + BaselineLayout{dim, 0}.vals_offset()) % 4 == 0 && c.row_stride % 4 == 0;
 }
 
 }  // namespace launch

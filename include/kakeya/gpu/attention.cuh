@@ -56,7 +56,7 @@ struct FP8Reader {
   static constexpr bool kRotated = false;
   __device__ __forceinline__ float load(const uint8_t* rec, int32_t blk, float (&v)[8], bool& ok) const {
     const uint16_t s16 = format::load_u16(rec + 2 * (blk / 8));
-    const uint8_t* vals = rec + 2 * (dim / kFP8Group) + blk * 8;
+    const uint8_t* vals = rec + BaselineLayout{dim, 0}.vals_offset() + blk * 8;
 #pragma unroll
     for (int k = 0; k < 8; ++k) {
       ok = ok && (vals[k] & 0x7fu) != 0x7fu;

@@ -371,7 +371,7 @@ __global__ void fp8_encode_kernel(StridedBatch<const In> x, Dst codes, int32_t* 
   const bool bad = fin != 0.0f || !kakeya::detail::is_finite(s);
   if (bad && error_flag) atomicOr(error_flag, kErrInput);
   if ((c & 7) == 0) format::store_u16(rec + 2 * group, bad ? uint16_t{0} : s16);
-  uint8_t* vals = rec + 2 * (x.cols / kFP8Group) + c * kChunk;
+  uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(x.cols), 0}.vals_offset() + c * kChunk;
   uint32_t w[2] = {0u, 0u};
 #pragma unroll
   for (int k = 0; k < 8; ++k)
@@ -397,7 +397,7 @@ __global__ void fp8_decode_kernel(ConstCodeBatch codes, StridedBatch<Out> out, i
   const uint16_t s16 = format::load_u16(rec + 2 * (c / 8));
   float s = bf16_to_float(s16);
   bool ok = !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
-  const uint8_t* vals = rec + 2 * (out.cols / kFP8Group) + c * kChunk;
+  const uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(out.cols), 0}.vals_offset() + c * kChunk;
   uint8_t b[8];
   if (word_io) {
     const uint32_t w0 = reinterpret_cast<const uint32_t*>(vals)[0], w1 = reinterpret_cast<const uint32_t*>(vals)[1];
