@@ -178,8 +178,8 @@ def test_wordpiece_tokenizer():
 
 def test_host_is_labelled():
     h = load_host()
-    ids, uniq = h.token_ids("Topology studies spaces.", 50)
-    assert len(ids) == 50 and uniq >= 3
+    ids, uniq, text_len = h.token_ids("Topology studies spaces.", 50)
+    assert len(ids) == 50 and uniq >= 3 and 3 <= text_len < 50
     hs = h.hidden_states(ids, 64, seed=1)
     assert hs.shape == (50, 64)
     assert ("SYNTHETIC" in h.name) == h.synthetic

@@ -100,14 +100,15 @@ class Host:
     tokenizer: object
     embeddings: np.ndarray  # (vocab, native_dim) float32
 
-    def token_ids(self, text: str, n_tokens: int) -> tuple[np.ndarray, int]:
-        """First n_tokens ids of the text, repeated as needed; also the unique count."""
+    def token_ids(self, text: str, n_tokens: int) -> tuple[np.ndarray, int, int]:
+        """First n_tokens ids of the text, repeated as needed; also the number of
+        distinct ids and the length of the text before any repetition."""
         ids = self.tokenizer.encode(text)
         if not ids:
             raise ValueError("passage produced no tokens")
         reps = -(-n_tokens // len(ids))
         full = np.array((ids * reps)[:n_tokens], dtype=np.int64)
-        return full, len(set(ids))
+        return full, len(set(ids)), min(len(ids), n_tokens)
 
     def hidden_states(self, ids: np.ndarray, hidden: int, seed: int) -> np.ndarray:
         """Embeddings projected to `hidden` by a fixed-seed Gaussian (std native^-1/2)."""

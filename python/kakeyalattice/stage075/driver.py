@@ -68,10 +68,11 @@ def build_inputs(cfg: V4FlashConfig, n_passages: int, n_tokens: int, host_model=
     passages = []
     prog = Progress(n_passages, "KV streams", show)
     for i, subj in enumerate(subjects):
-        ids, uniq = host.token_ids(PASSAGES[subj], n_tokens)
+        ids, uniq, text_len = host.token_ids(PASSAGES[subj], n_tokens)
         h = host.hidden_states(ids, cfg.hidden, seed=1234)
         s = kv_streams(h, layers, cfg)
-        passages.append({"subject": subj, "unique_tokens": uniq, "pre": s.pre, "post": s.post})
+        passages.append({"subject": subj, "unique_tokens": uniq, "text_tokens": text_len, "pre": s.pre,
+                         "post": s.post})
         prog.step(note=subj)
     setting = {
         "host": host.name, "host_synthetic": host.synthetic,
@@ -82,6 +83,7 @@ def build_inputs(cfg: V4FlashConfig, n_passages: int, n_tokens: int, host_model=
                          "hca_pool_kv_ratio128": cfg.n_hca_layers},
         "tokens_per_passage": n_tokens, "passages": subjects,
         "unique_tokens": {p["subject"]: p["unique_tokens"] for p in passages},
+        "text_tokens": {p["subject"]: p["text_tokens"] for p in passages},
         "vectors_per_passage": {k: int(passages[0]["pre"][k].shape[0]) for k in STREAMS},
         "config": cfg.to_dict(),
     }

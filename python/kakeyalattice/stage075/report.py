@@ -7,7 +7,7 @@ JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are nu
     machine            {cpu, cores, python, platform}
     setting            {host, host_synthetic, weights, weights_synthetic, layers{stream: layer},
                         layer_counts{stream: n}, tokens_per_passage, passages[subject],
-                        unique_tokens{subject: n}, vectors_per_passage{stream: n}, config{...}}
+                        unique_tokens{subject: n}, text_tokens{subject: n}, vectors_per_passage{stream: n}, config{...}}
     published_reference  the seed's Stage 0.75 numbers (DESIGN.md §5)
     audit{stream}      {n_vectors, dim, observed{stat: v},
                         gaussian_control{stat: {median, lo, hi}}, gate_fires{stat: bool}}
@@ -80,9 +80,10 @@ def markdown(result: dict) -> str:
     L.append(f"- **host**: {s['host']}")
     L.append(f"- **V4 weights**: {s['weights']}")
     L.append(f"- passages: {len(s['passages'])} × {s['tokens_per_passage']} tokens "
-             f"({', '.join(s['passages'])}); unique tokens per passage: "
-             + ", ".join(str(v) for v in s["unique_tokens"].values())
-             + " (each passage's tokens repeat to fill the length)")
+             f"({', '.join(s['passages'])}); tokens of text before repetition: "
+             + ", ".join(str(v) for v in s.get("text_tokens", {}).values())
+             + "; distinct tokens: " + ", ".join(str(v) for v in s["unique_tokens"].values())
+             + " (a passage's tokens repeat to fill the length)")
     L.append(f"- vectors per passage: " + ", ".join(f"{STREAM_LABEL[k]} {v}" for k, v in s["vectors_per_passage"].items()))
     L.append(f"- layer counts for the strategies: " + ", ".join(f"{STREAM_LABEL[k]} {v}" for k, v in s["layer_counts"].items()))
     L.append(f"- run time: {result['timing_s']['total']} s\n")
