@@ -17,7 +17,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/scale.h"
@@ -63,11 +62,7 @@ KAKEYA_HD void quantize_blocks(const float* w_blk, int count, int q, uint64_t* i
   for (int i = 0; i < n; ++i)
     for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? w_blk[l * n + i] : 0.0f;
   lattice_traits<L>::template nearest_lanes<W>(w, q, t, dist);
-  if constexpr (std::is_same_v<L, E8>) {
-    lattice_traits<L>::template rank_lanes<W>(t, q, idx);
-  } else {
-    for (int l = 0; l < W; ++l) idx[l] = lattice_traits<L>::template rank_lane<W>(t, l, q);
-  }
+  lattice_traits<L>::template rank_lanes<W>(t, q, idx);
 }
 
 /// Quantizes one block of the rotated vector with scale s: y_blk -> index.

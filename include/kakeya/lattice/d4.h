@@ -41,14 +41,17 @@ struct lattice_traits<D4> {
   }
 
   template <int W>
-  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
-    const uint32_t b = static_cast<uint32_t>(2 * q + 1);
-    uint32_t r = 0;
-    for (int i = 3; i >= 0; --i) r = r * b + static_cast<uint32_t>((t[i * W + l] >> 1) + q);
-    return r >> 1;
+  KAKEYA_HD static void rank_lanes(const int32_t* t, int q, uint64_t* idx) noexcept {
+    for (int l = 0; l < W; ++l) {
+      uint32_t d[4];
+      for (int i = 0; i < 4; ++i) d[i] = static_cast<uint32_t>((t[i * W + l] >> 1) + q);
+      idx[l] = detail::mixed_radix4(d, static_cast<uint32_t>(2 * q + 1)) >> 1;
+    }
   }
   [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[4], int q) noexcept {
-    return rank_lane<1>(t, 0, q);
+    uint64_t idx;
+    rank_lanes<1>(t, q, &idx);
+    return idx;
   }
 
   [[nodiscard]] KAKEYA_HD static bool unrank(uint64_t idx, int q, int32_t (&t)[4]) noexcept {

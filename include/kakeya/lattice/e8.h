@@ -72,32 +72,23 @@ struct lattice_traits<E8> {
   }
 
   /// Indices of W points (coordinate-major t: [8][W]); written lane-parallel so the
-  /// host loop vectorizes. Same arithmetic as the layout comment above: digits in two
-  /// 32-bit halves, one 64-bit multiply-add.
+  /// host loop vectorizes. Digits as in the layout comment above.
   template <int W>
   KAKEYA_HD static void rank_lanes(const int32_t* t, int q, uint64_t* idx) noexcept {
     const uint64_t n_int = integer_coset_size(q);
     for (int l = 0; l < W; ++l) {
       const int32_t odd = t[l] & 1;
-      const uint32_t b = static_cast<uint32_t>(2 * q + 1 - odd);
-      auto dig = [&](int i) { return static_cast<uint32_t>(((t[i * W + l] - odd) >> 1) + q); };
-      const uint32_t d7 = odd ? dig(7) >> 1 : dig(7);
-      const uint32_t lo = dig(0) + b * (dig(1) + b * (dig(2) + b * dig(3)));
-      const uint32_t hi = dig(4) + b * (dig(5) + b * (dig(6) + b * d7));
-      const uint64_t r = static_cast<uint64_t>(hi) * (b * b * b * b) + lo;
+      uint32_t d[8];
+      for (int i = 0; i < 8; ++i) d[i] = static_cast<uint32_t>(((t[i * W + l] - odd) >> 1) + q);
+      d[7] = odd ? d[7] >> 1 : d[7];
+      const uint64_t r = detail::mixed_radix8(d, static_cast<uint32_t>(2 * q + 1 - odd));
       idx[l] = odd ? n_int + r : r >> 1;
     }
   }
-  template <int W>
-  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
-    int32_t one[8];
-    for (int i = 0; i < 8; ++i) one[i] = t[i * W + l];
-    uint64_t idx;
-    rank_lanes<1>(one, q, &idx);
-    return idx;
-  }
   [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[8], int q) noexcept {
-    return rank_lane<1>(t, 0, q);
+    uint64_t idx;
+    rank_lanes<1>(t, q, &idx);
+    return idx;
   }
 
   /// Inverse of rank. Returns false (and writes zeros) when idx is out of range.

@@ -15,6 +15,8 @@
 ///                                     returns ||w - t||^2 (4x the squared distance)
 ///   contains(t, q) -> bool            t/2 in C(L,q)
 ///   rank(t, q) -> uint64              bijection C(L,q) -> [0, |C|)
+///   rank_lanes<W>(t, q, idx)          the same for W points (coordinate-major [n][W]);
+///                                     rank() is rank_lanes<1>
 ///   unrank(i, q, t) -> bool           inverse; false when i >= |C| (corrupt code)
 
 #include <cmath>
@@ -139,13 +141,15 @@ KAKEYA_HD void nearest_parity_box(const float* w, int32_t lo, int32_t hi, bool w
   }
 }
 
-/// Mixed-radix value Σ_{i<8} d_i b^i with the last digit d_7 given separately, in
-/// two 32-bit halves (b^4 <= 255^4 < 2^32) and one 64-bit multiply.
+/// Mixed-radix value Σ_{i<4} d_i b^i in 32 bits (b^4 <= 255^4 < 2^32).
+[[nodiscard]] KAKEYA_HD uint32_t mixed_radix4(const uint32_t* d, uint32_t b) noexcept {
+  return d[0] + b * (d[1] + b * (d[2] + b * d[3]));
+}
+
+/// Mixed-radix value Σ_{i<8} d_i b^i: two 32-bit halves and one 64-bit multiply-add.
 [[nodiscard]] KAKEYA_HD uint64_t mixed_radix8(const uint32_t (&d)[8], uint32_t b) noexcept {
-  const uint32_t lo = d[0] + b * (d[1] + b * (d[2] + b * d[3]));
-  const uint32_t hi = d[4] + b * (d[5] + b * (d[6] + b * d[7]));
   const uint32_t b4 = b * b * b * b;
-  return static_cast<uint64_t>(hi) * b4 + lo;
+  return static_cast<uint64_t>(mixed_radix4(d + 4, b)) * b4 + mixed_radix4(d, b);
 }
 
 /// Inverse of mixed_radix8 for r < b^8: one 64-bit division, then 32-bit digits.

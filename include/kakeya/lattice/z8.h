@@ -40,13 +40,17 @@ struct lattice_traits<Z8> {
   }
 
   template <int W>
-  [[nodiscard]] KAKEYA_HD static uint64_t rank_lane(const int32_t* t, int l, int q) noexcept {
-    uint32_t d[8];
-    for (int i = 0; i < 8; ++i) d[i] = static_cast<uint32_t>((t[i * W + l] >> 1) + q);
-    return detail::mixed_radix8(d, static_cast<uint32_t>(2 * q + 1));
+  KAKEYA_HD static void rank_lanes(const int32_t* t, int q, uint64_t* idx) noexcept {
+    for (int l = 0; l < W; ++l) {
+      uint32_t d[8];
+      for (int i = 0; i < 8; ++i) d[i] = static_cast<uint32_t>((t[i * W + l] >> 1) + q);
+      idx[l] = detail::mixed_radix8(d, static_cast<uint32_t>(2 * q + 1));
+    }
   }
   [[nodiscard]] KAKEYA_HD static uint64_t rank(const int32_t (&t)[8], int q) noexcept {
-    return rank_lane<1>(t, 0, q);
+    uint64_t idx;
+    rank_lanes<1>(t, q, &idx);
+    return idx;
   }
 
   [[nodiscard]] KAKEYA_HD static bool unrank(uint64_t idx, int q, int32_t (&t)[8]) noexcept {
