@@ -20,8 +20,8 @@ Status encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, 
               cudaStream_t st) noexcept {
   try {
     spec.validate();
-    check_view("x", x, spec.dim);
-    check_codes(codes, x.rows, spec.code_bytes());
+    kakeya::detail::check_rows("x", x, spec.dim);
+    kakeya::detail::check_codes("codes", codes, x.rows, spec.code_bytes());
     if (x.rows == 0) return Status::kOk;
     KAKEYA_CHECK(x.rows < (int64_t{1} << 31) * 8, "x.rows = ", x.rows, " is too large for one launch");
     launch_encode<In>(spec, x, codes, fp8_word_io(codes, spec.dim), flag, st);
@@ -38,8 +38,8 @@ Status decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out
               cudaStream_t st) noexcept {
   try {
     spec.validate();
-    check_view("out", out, spec.dim);
-    check_codes(codes, out.rows, spec.code_bytes());
+    kakeya::detail::check_rows("out", out, spec.dim);
+    kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
     if (out.rows == 0) return Status::kOk;
     if (spec.kind == CodecKind::kLattice) {
       KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",

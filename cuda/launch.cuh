@@ -8,6 +8,7 @@
 
 #include "kakeya/gpu/codec.h"
 #include "kakeya/gpu/kernels.cuh"
+#include "kakeya/view/checks.h"
 
 namespace kakeya::gpu {
 
@@ -50,21 +51,6 @@ inline detail::Geometry geometry(const LatticeLayout& lay) {
 template <class T>
 bool aligned16(const T* p, int64_t row_stride_elems) {
   return (reinterpret_cast<uintptr_t>(p) % 16 == 0) && ((row_stride_elems * sizeof(T)) % 16 == 0);
-}
-
-template <class T>
-void check_view(const char* name, const StridedBatch<T>& b, int32_t dim) {
-  KAKEYA_CHECK(b.rows >= 0, name, ".rows = ", b.rows, " must be >= 0");
-  KAKEYA_CHECK(b.cols == dim, name, ".cols = ", b.cols, " does not match the codec dim = ", dim);
-  KAKEYA_CHECK(b.rows <= 1 || b.row_stride >= b.cols, name, ".row_stride = ", b.row_stride, " must be >= cols");
-  KAKEYA_CHECK(b.rows == 0 || b.data != nullptr, name, ".data is null");
-}
-
-template <class B>
-void check_codes(const CodeView<B>& c, int64_t rows, int64_t cb) {
-  KAKEYA_CHECK(c.rows == rows, "codes.rows = ", c.rows, " does not match rows = ", rows);
-  KAKEYA_CHECK(c.rows <= 1 || c.row_stride >= cb, "codes.row_stride = ", c.row_stride, " must be >= code_bytes = ", cb);
-  KAKEYA_CHECK(c.rows == 0 || c.data != nullptr, "codes.data is null");
 }
 
 template <class L, class In, class Dst = CodeBatch>

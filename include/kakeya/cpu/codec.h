@@ -26,28 +26,12 @@
 #include "kakeya/codec/spec.h"
 #include "kakeya/cpu/parallel.h"
 #include "kakeya/error.h"
+#include "kakeya/view/checks.h"
 #include "kakeya/view/strided.h"
 
 namespace kakeya::cpu {
 
 namespace detail {
-
-template <class T>
-void check_rows(const char* name, const StridedBatch<T>& b, int32_t dim) {
-  KAKEYA_CHECK(b.rows >= 0, name, ".rows = ", b.rows, " must be >= 0");
-  KAKEYA_CHECK(b.cols == dim, name, ".cols = ", b.cols, " does not match the codec dim = ", dim);
-  KAKEYA_CHECK(b.rows <= 1 || b.row_stride >= b.cols, name, ".row_stride = ", b.row_stride,
-               " must be >= cols = ", b.cols);
-  KAKEYA_CHECK(b.rows == 0 || b.data != nullptr, name, ".data is null with rows = ", b.rows);
-}
-
-template <class B>
-void check_codes(const char* name, const CodeView<B>& c, int64_t rows, int64_t code_bytes) {
-  KAKEYA_CHECK(c.rows == rows, name, ".rows = ", c.rows, " does not match x rows = ", rows);
-  KAKEYA_CHECK(c.rows <= 1 || c.row_stride >= code_bytes, name, ".row_stride = ", c.row_stride,
-               " bytes must be >= code_bytes = ", code_bytes);
-  KAKEYA_CHECK(c.rows == 0 || c.data != nullptr, name, ".data is null with rows = ", c.rows);
-}
 
 /// Smallest failing row across workers.
 struct FirstFailure {
@@ -110,7 +94,7 @@ void encode_lattice_rows(const CodecSpec& spec, const StridedBatch<const In>& x,
 }
 
 template <class L, class Out>
-int64_t decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& codes,
+void decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& codes,
                             const StridedBatch<Out>& out, FirstFailure& fail) {
   parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
     std::vector<float> buf(static_cast<size_t>(lay.dim));
@@ -119,7 +103,6 @@ int64_t decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& code
       if (st != Status::kOk) fail.note(r, st);
     }
   });
-  return fail.row.load();
 }
 
 [[noreturn]] inline void throw_decode_error(const CodecSpec& spec, const ConstCodeBatch& codes,
@@ -156,8 +139,8 @@ int64_t decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& code
 template <class In>
 void encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes) {
   spec.validate();
-  detail::check_rows("x", x, spec.dim);
-  detail::check_codes("codes", codes, x.rows, spec.code_bytes());
+  ::kakeya::detail::check_rows("x", x, spec.dim);
+  ::kakeya::detail::check_codes("codes", codes, x.rows, spec.code_bytes());
   if (x.rows == 0) return;
   if (spec.kind == CodecKind::kLattice) {
     switch (spec.lattice) {
@@ -181,8 +164,8 @@ void encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes) {
 template <class Out>
 void decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out) {
   spec.validate();
-  detail::check_rows("out", out, spec.dim);
-  detail::check_codes("codes", codes, out.rows, spec.code_bytes());
+  ::kakeya::detail::check_rows("out", out, spec.dim);
+  ::kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
   if (out.rows == 0) return;
   detail::FirstFailure fail;
   if (spec.kind == CodecKind::kLattice) {

@@ -21,6 +21,7 @@
 
 #include "kakeya/attention/paged.h"
 #include "kakeya/codec/baselines.h"
+#include "kakeya/gpu/kernels.cuh"
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/lattice_codec.h"
 #include "kakeya/codec/scale.h"
@@ -137,7 +138,7 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_split_kernel(
   const int32_t cap = cache.max_blocks * cache.block_size;
   int32_t len = cache.seq_lens[b];
   if (len < 0 || len > cap) {
-    if (error_flag && threadIdx.x == 0 && split == 0) atomicOr(error_flag, 4);
+    if (error_flag && threadIdx.x == 0 && split == 0) atomicOr(error_flag, kErrTable);
     len = len < 0 ? 0 : cap;
   }
   const int32_t t0 = split * split_tokens, t1 = min(len, t0 + split_tokens);
@@ -222,7 +223,7 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_split_kernel(
       m[g] = m_new;
     }
   }
-  if (!ok && error_flag) atomicOr(error_flag, 2);
+  if (!ok && error_flag) atomicOr(error_flag, kErrCorrupt);
 
   // Combine the workers of this CTA in shared memory.
   extern __shared__ float sm[];

@@ -28,6 +28,7 @@ namespace kakeya::gpu::detail {
 inline constexpr int kChunk = 8;
 inline constexpr int32_t kErrInput = 1;
 inline constexpr int32_t kErrCorrupt = 2;
+inline constexpr int32_t kErrTable = 4;  ///< attention: seq_len beyond the block table
 
 /// Where encode writes row r's record. CodeBatch (contiguous or strided rows) and
 /// PagedDst (rows = tokens × heads scattered to cache slots) both provide row(r);
