@@ -43,21 +43,6 @@ namespace kakeya::format {
   return nbits == 64 ? v : (v & ((uint64_t{1} << nbits) - 1u));
 }
 
-/// ORs the low nbits of v into the stream at bit `pos` (the bits must be zero).
-KAKEYA_HD void or_bits(uint8_t* rec, int64_t pos, uint64_t v, int nbits) noexcept {
-  int64_t byte = pos >> 3;
-  int shift = static_cast<int>(pos & 7);
-  int left = nbits;
-  while (left > 0) {
-    rec[byte] = static_cast<uint8_t>(rec[byte] | static_cast<uint8_t>(v << shift));
-    const int used = 8 - shift;
-    v = used >= 64 ? 0 : v >> used;
-    left -= used;
-    shift = 0;
-    ++byte;
-  }
-}
-
 /// The same stream written into 32-bit words (little-endian word w holds stream bits
 /// [32w, 32w+32)). `emit(w, bits)` is called for each word touched; the caller ORs
 /// (or atomically ORs) `bits` into word w. Used where several threads share a record.
@@ -78,7 +63,7 @@ KAKEYA_HD void for_each_word(int64_t pos, uint64_t v, int nbits, Emit&& emit) no
 }
 
 /// Sequential LSB-first writer for one record on one thread: an accumulator flushed a
-/// byte at a time. Produces exactly the stream that or_bits describes. Call flush()
+/// byte at a time; the stream read_bits reads and for_each_word writes. Call flush()
 /// once at the end to emit the last partial byte (zero padded).
 struct BitWriter {
   uint8_t* out;

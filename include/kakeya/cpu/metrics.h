@@ -42,6 +42,11 @@ void check_pair(const StridedBatch<const A>& x, const StridedBatch<const B>& xh)
                "row strides (", x.row_stride, ", ", xh.row_stride, ") must be >= dim = ", x.cols);
 }
 
+/// Row cosine with the library's conventions: both zero -> 1, exactly one zero -> 0.
+[[nodiscard]] inline double row_cosine(double dot, double nx, double nh) noexcept {
+  return (nx == 0 && nh == 0) ? 1.0 : (nx == 0 || nh == 0) ? 0.0 : dot / std::sqrt(nx * nh);
+}
+
 template <class T>
 [[nodiscard]] inline double at(const StridedBatch<const T>& b, int64_t r, int64_t c) noexcept {
   return static_cast<double>(element<T>::to_float(b.row(r)[c]));
@@ -76,7 +81,7 @@ template <class A, class B>
       nx += a * a;
       nh += b * b;
     }
-    cos_sum += (nx == 0 && nh == 0) ? 1.0 : (nx == 0 || nh == 0) ? 0.0 : dot / std::sqrt(nx * nh);
+    cos_sum += detail::row_cosine(dot, nx, nh);
   }
   s.mean_cosine = cos_sum / static_cast<double>(x.rows);
   s.rel_mse = s.centered_energy > 0 ? s.sq_error / s.centered_energy : 0.0;
@@ -111,8 +116,7 @@ void per_vector_error(StridedBatch<const A> x, StridedBatch<const B> xh, double*
       nh += b * b;
     }
     if (rel_err) rel_err[r] = nx > 0 ? se / nx : 0.0;
-    if (cosine)
-      cosine[r] = (nx == 0 && nh == 0) ? 1.0 : (nx == 0 || nh == 0) ? 0.0 : dot / std::sqrt(nx * nh);
+    if (cosine) cosine[r] = detail::row_cosine(dot, nx, nh);
     if (abs_sq_err) abs_sq_err[r] = se;
   }
 }

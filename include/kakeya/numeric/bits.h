@@ -68,11 +68,4 @@ namespace kakeya::detail {
 /// Largest power of two dividing n (n > 0).
 [[nodiscard]] KAKEYA_HD int32_t largest_pow2_divisor(int32_t n) noexcept { return n & -n; }
 
-/// Integer power b^e in 64 bits (caller guarantees no overflow).
-[[nodiscard]] KAKEYA_HD uint64_t ipow(uint64_t b, int e) noexcept {
-  uint64_t r = 1;
-  for (int i = 0; i < e; ++i) r *= b;
-  return r;
-}
-
 }  // namespace kakeya::detail
