@@ -14,8 +14,6 @@ except ImportError:  # pragma: no cover - exercised only without ml_dtypes
     _ml = None
     BF16_NP = None
 
-_TAGS = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
-
 
 def is_torch(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "torch"

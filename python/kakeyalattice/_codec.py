@@ -190,13 +190,17 @@ def codec_from_spec(spec: dict) -> _CodecBase:
 
 
 # -------------------------------------------------------------------- metrics
-def compare(x: Any, x_hat: Any) -> dict:
-    """All aggregate error metrics of x_hat against x (float64 accumulation in C++)."""
+def _pair_rows(x: Any, x_hat: Any):
     a = to_float32_rows(x, "x")
     b = to_float32_rows(x_hat, "x_hat", a.shape[1])
     if a.shape != b.shape:
         raise ValueError(f"x_hat shape {b.shape} does not match x shape {a.shape} (as rows)")
-    return _core.compare(a, b)
+    return a, b
+
+
+def compare(x: Any, x_hat: Any) -> dict:
+    """All aggregate error metrics of x_hat against x (float64 accumulation in C++)."""
+    return _core.compare(*_pair_rows(x, x_hat))
 
 
 def rel_mse(x: Any, x_hat: Any) -> float:
@@ -219,11 +223,7 @@ def max_abs_error(x: Any, x_hat: Any) -> float:
 
 def per_vector_error(x: Any, x_hat: Any) -> dict:
     """Per row: rel_err = ‖x−x̂‖²/‖x‖², cosine, sq_error (numpy float64 arrays)."""
-    a = to_float32_rows(x, "x")
-    b = to_float32_rows(x_hat, "x_hat", a.shape[1])
-    if a.shape != b.shape:
-        raise ValueError(f"x_hat shape {b.shape} does not match x shape {a.shape} (as rows)")
-    rel, cos, se = _core.per_vector(a, b)
+    rel, cos, se = _core.per_vector(*_pair_rows(x, x_hat))
     return {"rel_err": rel, "cosine": cos, "sq_error": se}
 
 

@@ -147,6 +147,21 @@ py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array
   return py::make_tuple(rel, cosv, se);
 }
 
+/// The codec's rotation y = H x / sqrt(P) of each row (for statistics in Python).
+py::array_t<float> hadamard_rotate_rows(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
+  if (x.ndim() != 2 || x.shape(1) % 8 != 0)
+    throw py::value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
+                          std::to_string(x.ndim()));
+  py::array_t<float> out({x.shape(0), x.shape(1)});
+  float* o = out.mutable_data();
+  std::copy(x.data(), x.data() + x.size(), o);
+  const int32_t dim = static_cast<int32_t>(x.shape(1));
+  const int64_t rows = x.shape(0);
+  py::gil_scoped_release nogil;
+  for (int64_t r = 0; r < rows; ++r) hadamard_rotate(o + r * dim, dim);
+  return out;
+}
+
 py::array_t<uint8_t> float_to_e4m3_array(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
   py::array_t<uint8_t> out(x.request().shape);
   const float* src = x.data();
@@ -383,6 +398,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("per_vector", &per_vector_f32, py::arg("x"), py::arg("x_hat"));
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));
   m.def("num_threads", &cpu::num_threads);
+  m.def("hadamard_rotate", &hadamard_rotate_rows, py::arg("x"));
   m.def("float_to_e4m3", &float_to_e4m3_array);
   m.def("e4m3_to_float", &e4m3_to_float_array);
   m.def("e8m0_to_float", &e8m0_to_float_array);

@@ -213,7 +213,6 @@ def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, di
     strategies = {}
     n = layer_counts
     total = sum(n.values())
-    fp8_bits = cfg.head_dim * 8 + 16 * cfg.head_dim // 64
     for base in ("fp8", "v4_native"):
         strategies[base] = {}
         for name in THRESHOLDS:
@@ -224,14 +223,11 @@ def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, di
                     strategies[base][name][mode] = None
                     continue
                 q_all = max(v["q"] for v in picks.values())
-                bits_all = next(b for k in sweep for qq, b in zip(sweep[k]["pre"]["e8"]["q"], sweep[k]["pre"]["e8"]["bits"]) if qq == q_all)
-                per_bits = {k: v["bits"] for k, v in picks.items()}
-                weighted = sum(n[k] * per_bits[k] for k in sweep) / total
+                weighted = sum(n[k] * picks[k]["bits"] for k in sweep) / total
                 strategies[base][name][mode] = {
-                    "uniform": {"q": q_all, "bits": bits_all, "cr_vs_fp8": fp8_bits / bits_all,
-                                "cr_vs_bf16": 16 * cfg.head_dim / bits_all},
+                    "uniform": {"q": q_all, **compression(Codec(cfg.head_dim, q_all).bits_per_vector, cfg.head_dim)},
                     "per_stream": {"q": {k: v["q"] for k, v in picks.items()}, "mean_bits": weighted,
-                                   "cr_vs_fp8": fp8_bits / weighted, "cr_vs_bf16": 16 * cfg.head_dim / weighted},
+                                   **{k: v for k, v in compression(weighted, cfg.head_dim).items() if k != "bits"}},
                 }
     return qmins, strategies
 

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .. import _core
+
 
 
 # ----------------------------------------------------------------------------- Student t
@@ -86,20 +88,6 @@ def mean_ci(values, level: float = 0.95) -> dict:
 
 
 # ----------------------------------------------------------------------------- audit
-def _rotate(x: np.ndarray) -> np.ndarray:
-    """The codec's rotation, for statistics of what the quantizer sees (float64 here)."""
-    n, d = x.shape
-    p = d & -d
-    y = x.reshape(n * (d // p), p).astype(np.float64)
-    h = 1
-    while h < p:
-        v = y.reshape(-1, p // (2 * h), 2, h)
-        a, b = v[:, :, 0, :].copy(), v[:, :, 1, :].copy()
-        v[:, :, 0, :], v[:, :, 1, :] = a + b, a - b
-        h *= 2
-    return (y / math.sqrt(p)).reshape(n, d)
-
-
 def audit_statistics(x: np.ndarray) -> dict:
     """Statistics that predict how a per-vector-scaled codec behaves on x (n × d)."""
     x = np.asarray(x, dtype=np.float64)
@@ -107,7 +95,7 @@ def audit_statistics(x: np.ndarray) -> dict:
     sd = x.std(axis=0)
     z = (x - mu) / np.where(sd > 0, sd, 1.0)
     rms = np.sqrt((x**2).mean(axis=1))
-    r = _rotate(x)
+    r = _core.hadamard_rotate(x.astype(np.float32)).astype(np.float64)  # what the quantizer sees
     rrms = np.sqrt((r**2).mean(axis=1))
     ch_rms = np.sqrt((x**2).mean(axis=0))
     return {

@@ -2,8 +2,9 @@
 """Smallest usable Q under a quality threshold, and the compression it buys."""
 from __future__ import annotations
 
+from .. import BF16Codec, FP8Per64Codec
+
 THRESHOLDS = {"A": 1.00, "B": 1.05, "C": 1.20}
-FP8_BITS_512 = 4224  # fp8_per64 at dim 512 (DESIGN.md §2)
 
 
 def q_min(qs, ratio_mean, ratio_hi, tau: float) -> dict:
@@ -22,5 +23,8 @@ def q_min(qs, ratio_mean, ratio_hi, tau: float) -> dict:
     return {"point": smallest(ratio_mean), "ci_safe": smallest(ratio_hi)}
 
 
-def compression(bits: int, dim: int = 512) -> dict:
-    return {"bits": int(bits), "cr_vs_fp8": (dim * 8 + 16 * dim // 64) / bits, "cr_vs_bf16": 16 * dim / bits}
+def compression(bits: float, dim: int = 512) -> dict:
+    """Compression of a record of `bits` against the fp8_per64 and bf16 records of the
+    same dim (their sizes come from the library's codec specs)."""
+    return {"bits": bits, "cr_vs_fp8": FP8Per64Codec(dim).bits_per_vector / bits,
+            "cr_vs_bf16": BF16Codec(dim).bits_per_vector / bits}
