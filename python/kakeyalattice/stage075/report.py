@@ -36,6 +36,8 @@ import pathlib
 
 import numpy as np
 
+from .thresholds import THRESHOLDS
+
 STREAM_LABEL = {"sliding_window_kv": "SWA (sliding window)", "csa_pool_kv_ratio4": "CSA (pool 4)",
                 "hca_pool_kv_ratio128": "HCA (pool 128)"}
 
@@ -148,9 +150,9 @@ def markdown(result: dict) -> str:
             for base, by_t in by_ref.get("pre", {}).items():
                 for t, e in by_t.items():
                     p, c = e["point"], e["ci_safe"]
-                    L.append(f"| {STREAM_LABEL[k]} | {base} | {t} (≤{e['tau']:.2f}) | {p['q'] if p else '—'} | "
-                             f"{p['cr_vs_fp8']:.3f} | " if p else f"| {STREAM_LABEL[k]} | {base} | {t} (≤{e['tau']:.2f}) | — | — | ")
-                    L[-1] += (f"{c['q']} | {c['cr_vs_fp8']:.3f} | {c['cr_vs_bf16']:.3f} |" if c else "— | — | — |")
+                    point = f"{p['q']} | {p['cr_vs_fp8']:.3f}" if p else "— | —"
+                    safe = f"{c['q']} | {c['cr_vs_fp8']:.3f} | {c['cr_vs_bf16']:.3f}" if c else "— | — | —"
+                    L.append(f"| {STREAM_LABEL[k]} | {base} | {t} (≤{e['tau']:.2f}) | {point} | {safe} |")
         L.append("")
         L.append("## Deployment strategies (layer-weighted)\n")
         L.append("`uniform`: one Q for all layers (the largest per-stream Q_min). `per_stream`: each stream its "
@@ -192,48 +194,46 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    files = []
     streams = list(result["sweep"])
-    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False, constrained_layout=True)
-    for ax, k in zip(axes[0], streams):
-        dim = result["setting"]["config"]["head_dim"]
+    dim = result["setting"]["config"]["head_dim"]
+
+    def figure(name, draw, xlabel, ylabel, log_y):
+        fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False,
+                                 constrained_layout=True)
+        for ax, k in zip(axes[0], streams):
+            draw(ax, k)
+            if log_y:
+                ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(STREAM_LABEL[k])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        return name
+
+    def rel_mse_panel(ax, k):
         for lat, row in result["sweep"][k]["pre"].items():
-            ax.semilogy(np.array(row["bits"]) / dim, row["rel_mse"], label=lat.upper(), lw=1.2)
+            ax.plot(np.array(row["bits"]) / dim, row["rel_mse"], label=lat.upper(), lw=1.2)
         for name, v in result["baselines"][k]["pre"].items():
-            ax.semilogy([v["bits"] / dim], [v["rel_mse"]["mean"]], "o", label=name)
+            ax.plot([v["bits"] / dim], [v["rel_mse"]["mean"]], "o", label=name)
         r = np.linspace(1, 16, 100)
-        ax.semilogy(r, 2.0 ** (-2 * r), "k--", lw=0.8, label="Shannon bound (Gaussian)")
-        ax.set_xlabel("bits per coordinate")
-        ax.set_ylabel("rel-MSE (pre-FP8 reference)")
-        ax.set_title(STREAM_LABEL[k])
+        ax.plot(r, 2.0 ** (-2 * r), "k--", lw=0.8, label="Shannon bound (Gaussian)")
         ax.set_ylim(1e-6, 1)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    p = out / "rel_mse_vs_bits.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    files.append(p.name)
-    fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False, constrained_layout=True)
-    for ax, k in zip(axes[0], streams):
+
+    def ratio_panel(ax, k):
         for r, style in (("pre", "-"), ("post", "--")):
             row = result["sweep"][k][r]["e8"]
             m, hw = np.array(row["ratio_fp8"]), np.nan_to_num(np.array(row["ratio_fp8_hw"], dtype=float))
             ax.plot(row["q"], m, style, label=f"E8/fp8_per64 ({r}-FP8 ref.)")
             ax.fill_between(row["q"], m - hw, m + hw, alpha=0.25)
-        for name, tau in (("A", 1.0), ("B", 1.05), ("C", 1.2)):
+        for name, tau in THRESHOLDS.items():
             ax.axhline(tau, color="gray", lw=0.7, ls=":")
             ax.text(1, tau, name, fontsize=7, va="bottom")
-        ax.set_yscale("log")
-        ax.set_xlabel("Q")
-        ax.set_ylabel("rel-MSE ratio to FP8 (95% CI)")
-        ax.set_title(STREAM_LABEL[k])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    p = out / "ratio_vs_q.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    files.append(p.name)
-    return files
+
+    return [figure("rel_mse_vs_bits.png", rel_mse_panel, "bits per coordinate", "rel-MSE (pre-FP8 reference)", True),
+            figure("ratio_vs_q.png", ratio_panel, "Q", "rel-MSE ratio to FP8 (95% CI)", True)]
 
 
 def write_reports(result: dict, out) -> dict:
