@@ -31,6 +31,16 @@ Elem parse_elem(const std::string& tag, const char* arg) {
 
 size_t elem_size(Elem e) { return e == Elem::kF32 ? 4 : 2; }
 
+/// Calls f(T{}) with T the element type of e (float, f16 or bf16).
+template <class F>
+decltype(auto) with_elem(Elem e, F&& f) {
+  switch (e) {
+    case Elem::kF32: return f(float{});
+    case Elem::kF16: return f(f16{});
+    default: return f(bf16{});
+  }
+}
+
 /// A 2-D view (rows × cols) of a numpy array whose last axis is contiguous.
 struct Rows {
   const void* data;
@@ -77,17 +87,10 @@ struct PyCodec {
       throw py::value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
     const CodeBatch cb{static_cast<uint8_t*>(cv.mutable_data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
-    switch (e) {
-      case Elem::kF32:
-        cpu::encode<float>(spec, {static_cast<const float*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
-        break;
-      case Elem::kF16:
-        cpu::encode<f16>(spec, {static_cast<const f16*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
-        break;
-      case Elem::kBF16:
-        cpu::encode<bf16>(spec, {static_cast<const bf16*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
-        break;
-    }
+    with_elem(e, [&](auto t) {
+      using T = decltype(t);
+      cpu::encode<T>(spec, {static_cast<const T*>(xv.data), xv.rows, xv.cols, xv.row_stride}, cb);
+    });
   }
 
   void decode_into(const py::array& codes, py::array& out, const std::string& tag) const {
@@ -98,17 +101,10 @@ struct PyCodec {
       throw py::value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
     const ConstCodeBatch cb{static_cast<const uint8_t*>(cv.data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
-    switch (e) {
-      case Elem::kF32:
-        cpu::decode<float>(spec, cb, {static_cast<float*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
-        break;
-      case Elem::kF16:
-        cpu::decode<f16>(spec, cb, {static_cast<f16*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
-        break;
-      case Elem::kBF16:
-        cpu::decode<bf16>(spec, cb, {static_cast<bf16*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
-        break;
-    }
+    with_elem(e, [&](auto t) {
+      using T = decltype(t);
+      cpu::decode<T>(spec, cb, {static_cast<T*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+    });
   }
 };
 
@@ -276,11 +272,10 @@ void gpu_encode(const PyCodec& c, uintptr_t x, int64_t rows, int64_t row_stride,
   Status s;
   {
     py::gil_scoped_release nogil;
-    switch (e) {
-      case Elem::kF32: s = gpu::encode<float>(c.spec, {reinterpret_cast<const float*>(x), rows, dim, row_stride}, cb, fl, st); break;
-      case Elem::kF16: s = gpu::encode<f16>(c.spec, {reinterpret_cast<const f16*>(x), rows, dim, row_stride}, cb, fl, st); break;
-      default: s = gpu::encode<bf16>(c.spec, {reinterpret_cast<const bf16*>(x), rows, dim, row_stride}, cb, fl, st); break;
-    }
+    s = with_elem(e, [&](auto t) {
+      using T = decltype(t);
+      return gpu::encode<T>(c.spec, {reinterpret_cast<const T*>(x), rows, dim, row_stride}, cb, fl, st);
+    });
   }
   gpu_call_check(s);
 }
@@ -295,11 +290,10 @@ void gpu_decode(const PyCodec& c, uintptr_t codes, int64_t rows, int64_t code_st
   Status s;
   {
     py::gil_scoped_release nogil;
-    switch (e) {
-      case Elem::kF32: s = gpu::decode<float>(c.spec, cb, {reinterpret_cast<float*>(out), rows, dim, row_stride}, fl, st); break;
-      case Elem::kF16: s = gpu::decode<f16>(c.spec, cb, {reinterpret_cast<f16*>(out), rows, dim, row_stride}, fl, st); break;
-      default: s = gpu::decode<bf16>(c.spec, cb, {reinterpret_cast<bf16*>(out), rows, dim, row_stride}, fl, st); break;
-    }
+    s = with_elem(e, [&](auto t) {
+      using T = decltype(t);
+      return gpu::decode<T>(c.spec, cb, {reinterpret_cast<T*>(out), rows, dim, row_stride}, fl, st);
+    });
   }
   gpu_call_check(s);
 }
