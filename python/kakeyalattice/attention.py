@@ -12,6 +12,8 @@ measures what a codec does to one attention layer against a bf16 cache.
 """
 from __future__ import annotations
 
+from ._core import KakeyaTypeError, KakeyaValueError
+
 import math
 
 import numpy as np
@@ -28,9 +30,9 @@ class PagedCache:
                  kv_heads: int, device: str = "cpu"):
         for name, v in (("num_blocks", num_blocks), ("block_size", block_size), ("kv_heads", kv_heads)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"{name} = {v!r} must be a positive integer")
+                raise KakeyaValueError(f"{name} = {v!r} must be a positive integer")
         if v_codec is not None and v_codec.dim != k_codec.dim:
-            raise ValueError(f"v_codec dim = {v_codec.dim} does not match k_codec dim = {k_codec.dim}")
+            raise KakeyaValueError(f"v_codec dim = {v_codec.dim} does not match k_codec dim = {k_codec.dim}")
         self.k_codec, self.v_codec = k_codec, v_codec
         self.num_blocks, self.block_size, self.kv_heads = int(num_blocks), int(block_size), int(kv_heads)
         self.device = str(device)
@@ -63,21 +65,21 @@ class PagedCache:
             vn = None if self.shared else np.ascontiguousarray(np.asarray(v_new, dtype=np.float32))
             slots = np.ascontiguousarray(np.asarray(slot_mapping, dtype=np.int64))
             if kn.shape != (slots.size, self.kv_heads, self.dim):
-                raise ValueError(f"k_new shape {kn.shape}, expected (n = {slots.size}, {self.kv_heads}, {self.dim})")
+                raise KakeyaValueError(f"k_new shape {kn.shape}, expected (n = {slots.size}, {self.kv_heads}, {self.dim})")
             _core.append_kv(self.k_codec._core, self._vcore(), kn, vn, slots, self.k, self.v,
                             self.num_blocks, self.block_size, self.kv_heads)
             return
         import torch
 
         if not getattr(_core, "WITH_CUDA", False):
-            raise ValueError("this kakeyalattice build has no CUDA kernels (kakeyalattice.WITH_CUDA is False)")
+            raise KakeyaValueError("this kakeyalattice build has no CUDA kernels (kakeyalattice.WITH_CUDA is False)")
         dt = {torch.float32: "float32", torch.bfloat16: "bfloat16"}
         if k_new.dtype not in dt:
-            raise TypeError(f"k_new dtype {k_new.dtype} must be float32 or bfloat16 on CUDA")
+            raise KakeyaTypeError(f"k_new dtype {k_new.dtype} must be float32 or bfloat16 on CUDA")
         slots = slot_mapping.to(device=self.device, dtype=torch.int64).contiguous()
         kn = k_new.to(self.device).contiguous()
         if tuple(kn.shape) != (slots.numel(), self.kv_heads, self.dim):
-            raise ValueError(f"k_new shape {tuple(kn.shape)}, expected ({slots.numel()}, {self.kv_heads}, {self.dim})")
+            raise KakeyaValueError(f"k_new shape {tuple(kn.shape)}, expected ({slots.numel()}, {self.kv_heads}, {self.dim})")
         vn = kn if self.shared else v_new.to(device=self.device, dtype=kn.dtype).contiguous()
         flag = torch.zeros(1, dtype=torch.int32, device=self.device)
         with torch.cuda.device(self.k.device):
@@ -87,7 +89,7 @@ class PagedCache:
                                 0 if self.shared else self.v.data_ptr(), self.num_blocks, self.block_size,
                                 self.kv_heads, flag.data_ptr(), stream)
         if int(flag.item()) != 0:
-            raise ValueError("append: a slot is outside the cache or a value cannot be encoded (NaN/Inf)")
+            raise KakeyaValueError("append: a slot is outside the cache or a value cannot be encoded (NaN/Inf)")
 
 
 def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float | None = None):
@@ -96,7 +98,7 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
     if cache.device == "cpu":
         qa = np.ascontiguousarray(np.asarray(q, dtype=np.float32))
         if qa.ndim != 3 or qa.shape[2] != cache.dim:
-            raise ValueError(f"q shape {qa.shape} must be (batch, q_heads, {cache.dim})")
+            raise KakeyaValueError(f"q shape {qa.shape} must be (batch, q_heads, {cache.dim})")
         return _core.attention_reference(cache.k_codec._core, cache._vcore(), cache.k, cache.v, cache.num_blocks,
                                          cache.block_size, cache.kv_heads,
                                          np.ascontiguousarray(np.asarray(block_table, dtype=np.int32)),
@@ -104,16 +106,16 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
     import torch
 
     if tuple(q.shape[2:]) != (cache.dim,) or q.dim() != 3:
-        raise ValueError(f"q shape {tuple(q.shape)} must be (batch, q_heads, {cache.dim})")
+        raise KakeyaValueError(f"q shape {tuple(q.shape)} must be (batch, q_heads, {cache.dim})")
     tag = {torch.float32: "float32", torch.bfloat16: "bfloat16"}.get(q.dtype)
     if tag is None:
-        raise TypeError(f"q dtype {q.dtype} must be float32 or bfloat16")
+        raise KakeyaTypeError(f"q dtype {q.dtype} must be float32 or bfloat16")
     qd = q.to(cache.device).contiguous()
     table = torch.as_tensor(block_table, dtype=torch.int32, device=cache.device).contiguous()
     lens = torch.as_tensor(seq_lens, dtype=torch.int32, device=cache.device).contiguous()
     batch, q_heads = qd.shape[0], qd.shape[1]
     if table.dim() != 2 or table.shape[0] != batch or lens.numel() != batch:
-        raise ValueError("block_table must be (batch, max_blocks) and seq_lens (batch,)")
+        raise KakeyaValueError("block_table must be (batch, max_blocks) and seq_lens (batch,)")
     max_len = int(lens.max().item()) if batch else 0
     ws_bytes = _core.gpu_attention_workspace(batch, q_heads, cache.kv_heads, cache.dim, max_len)
     ws = torch.empty(max(ws_bytes, 4), dtype=torch.uint8, device=cache.device)
@@ -127,7 +129,7 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
                                    scale, max_len, qd.data_ptr(), tag, out.data_ptr(), ws.data_ptr(), ws_bytes,
                                    flag.data_ptr(), stream)
     if int(flag.item()) != 0:
-        raise ValueError("decode_attention: corrupt record, block id outside the cache, or seq_len beyond the "
+        raise KakeyaValueError("decode_attention: corrupt record, block id outside the cache, or seq_len beyond the "
                          f"block table (flag {int(flag.item())})")
     return out
 
@@ -151,7 +153,7 @@ def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None =
     v = k if v_codec is None else np.asarray(v, dtype=np.float32)
     b, t, hkv, d = k.shape
     if q.ndim != 3 or q.shape[0] != b or q.shape[2] != d or q.shape[1] % hkv:
-        raise ValueError(f"q shape {q.shape} does not fit k shape {k.shape}")
+        raise KakeyaValueError(f"q shape {q.shape} does not fit k shape {k.shape}")
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
     bf = BF16Codec(d)
     vc = k_codec if v_codec is None else v_codec

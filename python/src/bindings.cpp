@@ -19,13 +19,28 @@ using namespace kakeya;
 
 namespace {
 
+/// Python exception classes (created in the module init): every library error is a
+/// KakeyaError and also the matching built-in (ValueError, TypeError, RuntimeError).
+PyObject* g_kakeya_error = nullptr;
+PyObject* g_value_error = nullptr;
+PyObject* g_corrupt_error = nullptr;
+PyObject* g_type_error = nullptr;
+PyObject* g_runtime_error = nullptr;
+
+[[noreturn]] void raise(PyObject* cls, const std::string& msg) {
+  PyErr_SetString(cls, msg.c_str());
+  throw py::error_already_set();
+}
+[[noreturn]] void type_error(const std::string& msg) { raise(g_type_error, msg); }
+[[noreturn]] void value_error(const std::string& msg) { raise(g_value_error, msg); }
+
 enum class Elem { kF32, kF16, kBF16 };
 
 Elem parse_elem(const std::string& tag, const char* arg) {
   if (tag == "float32") return Elem::kF32;
   if (tag == "float16") return Elem::kF16;
   if (tag == "bfloat16") return Elem::kBF16;
-  throw py::type_error(std::string(arg) + " dtype '" + tag +
+  type_error(std::string(arg) + " dtype '" + tag +
                        "' is not supported; use float32, float16 or bfloat16");
 }
 
@@ -50,41 +65,41 @@ struct Rows {
 
 Rows rows_view(const py::array& a, size_t itemsize, int64_t cols, const char* arg, bool writable) {
   if (a.ndim() != 2)
-    throw py::value_error(std::string(arg) + " must be 2-D here (rows, " + std::to_string(cols) +
+    value_error(std::string(arg) + " must be 2-D here (rows, " + std::to_string(cols) +
                           "), got ndim = " + std::to_string(a.ndim()));
   if (a.shape(1) != cols)
-    throw py::value_error(std::string(arg) + " last dimension is " + std::to_string(a.shape(1)) +
+    value_error(std::string(arg) + " last dimension is " + std::to_string(a.shape(1)) +
                           ", expected " + std::to_string(cols));
   if (static_cast<size_t>(a.dtype().itemsize()) != itemsize)
-    throw py::type_error(std::string(arg) + " itemsize " + std::to_string(a.dtype().itemsize()) +
+    type_error(std::string(arg) + " itemsize " + std::to_string(a.dtype().itemsize()) +
                          " does not match its dtype tag");
   const int64_t rows = a.shape(0);
   if (rows > 0 && cols > 1 && a.strides(1) != static_cast<py::ssize_t>(itemsize))
-    throw py::value_error(std::string(arg) + " last axis must be contiguous (stride " +
+    value_error(std::string(arg) + " last axis must be contiguous (stride " +
                           std::to_string(a.strides(1)) + " bytes)");
   int64_t rs = cols;
   if (rows > 1) {
     if (a.strides(0) <= 0 || a.strides(0) % static_cast<py::ssize_t>(itemsize) != 0)
-      throw py::value_error(std::string(arg) + " row stride " + std::to_string(a.strides(0)) +
+      value_error(std::string(arg) + " row stride " + std::to_string(a.strides(0)) +
                             " bytes is not a positive multiple of the item size");
     rs = a.strides(0) / static_cast<py::ssize_t>(itemsize);
   }
-  if (writable && !a.writeable()) throw py::value_error(std::string(arg) + " is read-only");
+  if (writable && !a.writeable()) value_error(std::string(arg) + " is read-only");
   return {a.data(), writable ? const_cast<void*>(a.data()) : nullptr, rows, cols, rs};
 }
 
 struct PyCodec {
   CodecSpec spec;
 
-  PyCodec(const std::string& kind, int32_t dim, int32_t q, const std::string& scale, int32_t rope)
-      : spec(parse_codec(kind, dim, q, scale, rope)) {}
+  PyCodec(const std::string& family, int32_t dim, const CodecParams& params)
+      : spec(make_codec(family, dim, params)) {}
 
   void encode_into(const py::array& x, const std::string& tag, py::array& codes) const {
     const Elem e = parse_elem(tag, "x");
     const Rows xv = rows_view(x, elem_size(e), spec.dim, "x", false);
     const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", true);
     if (cv.rows != xv.rows)
-      throw py::value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
+      value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
     const CodeBatch cb{static_cast<uint8_t*>(cv.mutable_data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
     with_elem(e, [&](auto t) {
@@ -93,17 +108,28 @@ struct PyCodec {
     });
   }
 
-  void decode_into(const py::array& codes, py::array& out, const std::string& tag) const {
+  /// bad_rows: None (a corrupt row raises KakeyaCorruptCode) or a writable C-contiguous
+  /// bool/uint8 array of `rows` entries that receives 1 for each corrupt (zeroed) row.
+  void decode_into(const py::array& codes, py::array& out, const std::string& tag,
+                   const py::object& bad_rows) const {
     const Elem e = parse_elem(tag, "out");
     const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", false);
     const Rows ov = rows_view(out, elem_size(e), spec.dim, "out", true);
     if (cv.rows != ov.rows)
-      throw py::value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
+      value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
+    uint8_t* bad = nullptr;
+    if (!bad_rows.is_none()) {
+      auto b = bad_rows.cast<py::array>();
+      if (b.dtype().itemsize() != 1 || !(b.flags() & py::array::c_style) || !b.writeable() || b.size() != cv.rows)
+        value_error("bad_rows must be a writable C-contiguous 1-byte array of " + std::to_string(cv.rows) +
+                    " entries");
+      bad = static_cast<uint8_t*>(b.mutable_data());
+    }
     const ConstCodeBatch cb{static_cast<const uint8_t*>(cv.data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
     with_elem(e, [&](auto t) {
       using T = decltype(t);
-      cpu::decode<T>(spec, cb, {static_cast<T*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+      cpu::decode<T>(spec, cb, {static_cast<T*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride}, bad);
     });
   }
 };
@@ -111,7 +137,7 @@ struct PyCodec {
 py::dict compare_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
                      const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
   if (x.ndim() != 2 || xh.ndim() != 2)
-    throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+    value_error("x and x_hat must be 2-D (rows, dim)");
   cpu::ErrorStats s;
   {
     py::gil_scoped_release nogil;
@@ -132,7 +158,7 @@ py::dict compare_f32(const py::array_t<float, py::array::c_style | py::array::fo
 
 py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
                          const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
-  if (x.ndim() != 2 || xh.ndim() != 2) throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+  if (x.ndim() != 2 || xh.ndim() != 2) value_error("x and x_hat must be 2-D (rows, dim)");
   py::array_t<double> rel(x.shape(0)), cosv(x.shape(0)), se(x.shape(0));
   double *r = rel.mutable_data(), *c = cosv.mutable_data(), *e = se.mutable_data();
   {
@@ -146,7 +172,7 @@ py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array
 /// The codec's rotation y = H x / sqrt(P) of each row (for statistics in Python).
 py::array_t<float> hadamard_rotate_rows(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
   if (x.ndim() != 2 || x.shape(1) % 8 != 0)
-    throw py::value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
+    value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
                           std::to_string(x.ndim()));
   py::array_t<float> out({x.shape(0), x.shape(1)});
   float* o = out.mutable_data();
@@ -189,9 +215,9 @@ const CodecSpec* v_spec_of(const py::object& v) {
 
 void check_cache_array(const py::array& a, const char* name, int64_t want) {
   if (a.dtype().kind() != 'u' || a.dtype().itemsize() != 1 || !(a.flags() & py::array::c_style))
-    throw py::type_error(std::string(name) + " must be a C-contiguous uint8 array");
+    type_error(std::string(name) + " must be a C-contiguous uint8 array");
   if (a.size() != want)
-    throw py::value_error(std::string(name) + " has " + std::to_string(a.size()) + " bytes, expected " +
+    value_error(std::string(name) + " has " + std::to_string(a.size()) + " bytes, expected " +
                           std::to_string(want) + " (num_blocks·block_size·kv_heads·record bytes)");
 }
 
@@ -202,7 +228,7 @@ void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new
   const int64_t n = slots.size();
   const int64_t per = static_cast<int64_t>(kv_heads) * k.spec.dim;
   if (k_new.size() != n * per)
-    throw py::value_error("k_new has " + std::to_string(k_new.size()) + " values, expected n·kv_heads·dim = " +
+    value_error("k_new has " + std::to_string(k_new.size()) + " values, expected n·kv_heads·dim = " +
                           std::to_string(n * per));
   const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
   check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
@@ -211,7 +237,7 @@ void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new
   if (vs) {
     vn = v_new.cast<F32Array>();
     vc = v_cache.cast<py::array>();
-    if (vn.size() != n * per) throw py::value_error("v_new must have the shape of k_new");
+    if (vn.size() != n * per) value_error("v_new must have the shape of k_new");
     check_cache_array(vc, "v_cache", cap * vs->code_bytes());
   }
   PagedKV<uint8_t> view{static_cast<uint8_t*>(k_cache.mutable_data()),
@@ -226,11 +252,11 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
                                   int32_t kv_heads, const I32Array& table, const I32Array& lens, const F32Array& q,
                                   float scale) {
   const CodecSpec* vs = v_spec_of(v);
-  if (q.ndim() != 3) throw py::value_error("q must be (batch, q_heads, dim)");
-  if (table.ndim() != 2) throw py::value_error("block_table must be (batch, max_blocks)");
+  if (q.ndim() != 3) value_error("q must be (batch, q_heads, dim)");
+  if (table.ndim() != 2) value_error("block_table must be (batch, max_blocks)");
   const int32_t batch = static_cast<int32_t>(q.shape(0));
   if (lens.size() != batch || table.shape(0) != batch)
-    throw py::value_error("seq_lens and block_table must have batch = " + std::to_string(batch) + " rows");
+    value_error("seq_lens and block_table must have batch = " + std::to_string(batch) + " rows");
   const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
   check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
   py::array vc;
@@ -258,8 +284,9 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
 void gpu_call_check(Status st) {
   if (st == Status::kOk) return;
   const std::string msg = std::string("GPU launcher: ") + gpu::last_error();
-  if (st == Status::kInvalidArgument || st == Status::kInvalidInput) throw py::value_error(msg);
-  throw std::runtime_error(msg);
+  if (st == Status::kInvalidArgument || st == Status::kInvalidInput) value_error(msg);
+  if (st == Status::kCorruptCode) raise(g_corrupt_error, msg);
+  raise(g_runtime_error, msg);
 }
 
 void gpu_encode(const PyCodec& c, uintptr_t x, int64_t rows, int64_t row_stride, const std::string& tag,
@@ -356,7 +383,28 @@ void gpu_decode_attention(const PyCodec& k, const py::object& v, uintptr_t k_cac
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "KakeyaLattice C++ core (thin bindings)";
-  py::register_exception<InvalidArgument>(m, "KakeyaValueError", PyExc_ValueError);
+  const auto make_exc = [&](const char* name, PyObject* bases) {
+    PyObject* cls = PyErr_NewException((std::string("kakeyalattice._core.") + name).c_str(), bases, nullptr);
+    if (!cls) throw py::error_already_set();
+    m.attr(name) = py::handle(cls);
+    return cls;
+  };
+  g_kakeya_error = make_exc("KakeyaError", nullptr);
+  g_value_error = make_exc("KakeyaValueError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_ValueError)).release().ptr());
+  g_corrupt_error = make_exc("KakeyaCorruptCode", py::make_tuple(py::handle(g_value_error)).release().ptr());
+  g_type_error = make_exc("KakeyaTypeError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_TypeError)).release().ptr());
+  g_runtime_error = make_exc("KakeyaRuntimeError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_RuntimeError)).release().ptr());
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const CorruptCode& e) {
+      PyErr_SetString(g_corrupt_error, e.what());
+    } catch (const InvalidArgument& e) {
+      PyErr_SetString(g_value_error, e.what());
+    } catch (const RuntimeFailure& e) {
+      PyErr_SetString(g_runtime_error, e.what());
+    }
+  });
   m.attr("__version__") = KAKEYA_VERSION_STRING;
   m.attr("FORMAT_VERSION") = KAKEYA_FORMAT_VERSION;
 #if defined(KAKEYA_WITH_CUDA)
@@ -366,8 +414,10 @@ PYBIND11_MODULE(_core, m) {
 #endif
 
   py::class_<PyCodec>(m, "CodecCore")
-      .def(py::init<const std::string&, int32_t, int32_t, const std::string&, int32_t>(), py::arg("kind"),
-           py::arg("dim"), py::arg("q"), py::arg("scale"), py::arg("rope_dims"))
+      .def(py::init<const std::string&, int32_t, const CodecParams&>(), py::arg("family"), py::arg("dim"),
+           py::arg("params"))
+      .def_property_readonly("family", [](const PyCodec& c) { return std::string(c.spec.family()); })
+      .def_property_readonly("params", [](const PyCodec& c) { return c.spec.params(); })
       .def_property_readonly("dim", [](const PyCodec& c) { return c.spec.dim; })
       .def_property_readonly("code_bytes", [](const PyCodec& c) { return c.spec.code_bytes(); })
       .def_property_readonly("bits_per_vector", [](const PyCodec& c) { return c.spec.bits_per_vector(); })
@@ -376,7 +426,20 @@ PYBIND11_MODULE(_core, m) {
         return c.spec.kind == CodecKind::kLattice ? c.spec.layout().bits_per_block : 0;
       })
       .def("encode_into", &PyCodec::encode_into, py::arg("x"), py::arg("tag"), py::arg("codes"))
-      .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"));
+      .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"),
+           py::arg("bad_rows") = py::none());
+
+  m.def("codec_names", &codec_names);
+  m.def("codec_families", [] {
+    py::list out;
+    for (const auto& f : codec_families()) {
+      py::dict params;
+      for (const auto& kv : f.params) params[kv.first] = kv.second[0] ? py::object(py::str(kv.second)) : py::none();
+      out.append(py::make_tuple(f.name, params, f.summary));
+    }
+    return out;
+  });
+  m.def("nvfp4_tensor_scale", &nvfp4_tensor_scale, py::arg("amax"));
 
 #if defined(KAKEYA_WITH_CUDA)
   m.def("gpu_available", &gpu::device_available);
