@@ -240,9 +240,9 @@ void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new
     if (vn.size() != n * per) value_error("v_new must have the shape of k_new");
     check_cache_array(vc, "v_cache", cap * vs->code_bytes());
   }
-  PagedKV<uint8_t> view{static_cast<uint8_t*>(k_cache.mutable_data()),
-                        vs ? static_cast<uint8_t*>(vc.mutable_data()) : nullptr, num_blocks, block_size, kv_heads,
-                        k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0, nullptr, 0};
+  const auto view = PagedKV<uint8_t>::storage(static_cast<uint8_t*>(k_cache.mutable_data()), k.spec,
+                                             vs ? static_cast<uint8_t*>(vc.mutable_data()) : nullptr, vs, num_blocks,
+                                             block_size, kv_heads);
   py::gil_scoped_release nogil;
   cpu::append_kv(k.spec, vs, k_new.data(), vs ? vn.data() : nullptr, n, slots.data(), view);
 }
@@ -264,10 +264,10 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
     vc = v_cache.cast<py::array>();
     check_cache_array(vc, "v_cache", cap * vs->code_bytes());
   }
-  PagedKV<const uint8_t> view{static_cast<const uint8_t*>(k_cache.data()),
-                              vs ? static_cast<const uint8_t*>(vc.data()) : nullptr, num_blocks, block_size,
-                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, table.data(),
-                              static_cast<int32_t>(table.shape(1)), lens.data(), batch};
+  const auto view = PagedKV<const uint8_t>::storage(static_cast<const uint8_t*>(k_cache.data()), k.spec,
+                                                   vs ? static_cast<const uint8_t*>(vc.data()) : nullptr, vs,
+                                                   num_blocks, block_size, kv_heads)
+                        .with_table(table.data(), static_cast<int32_t>(table.shape(1)), lens.data(), batch);
   const AttentionShape s{batch, static_cast<int32_t>(q.shape(1)), kv_heads, static_cast<int32_t>(q.shape(2)), scale};
   F32Array out({q.shape(0), q.shape(1), q.shape(2)});
   float* o = out.mutable_data();
@@ -333,9 +333,8 @@ void gpu_append_kv(const PyCodec& k, const py::object& v, uintptr_t k_new, uintp
                    int64_t n, uintptr_t slots, uintptr_t k_cache, uintptr_t v_cache, int32_t num_blocks,
                    int32_t block_size, int32_t kv_heads, uintptr_t flag, uintptr_t stream) {
   const CodecSpec* vs = v_spec_of(v);
-  PagedKV<uint8_t> view{reinterpret_cast<uint8_t*>(k_cache), vs ? reinterpret_cast<uint8_t*>(v_cache) : nullptr,
-                        num_blocks, block_size, kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0,
-                        nullptr, 0};
+  const auto view = PagedKV<uint8_t>::storage(reinterpret_cast<uint8_t*>(k_cache), k.spec,
+                                             reinterpret_cast<uint8_t*>(v_cache), vs, num_blocks, block_size, kv_heads);
   Status s;
   {
     py::gil_scoped_release nogil;
@@ -357,11 +356,11 @@ void gpu_decode_attention(const PyCodec& k, const py::object& v, uintptr_t k_cac
                           const std::string& q_tag, uintptr_t out, uintptr_t ws, size_t ws_bytes, uintptr_t flag,
                           uintptr_t stream) {
   const CodecSpec* vs = v_spec_of(v);
-  PagedKV<const uint8_t> view{reinterpret_cast<const uint8_t*>(k_cache),
-                              vs ? reinterpret_cast<const uint8_t*>(v_cache) : nullptr, num_blocks, block_size,
-                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0,
-                              reinterpret_cast<const int32_t*>(table), max_blocks,
-                              reinterpret_cast<const int32_t*>(lens), batch};
+  const auto view = PagedKV<const uint8_t>::storage(reinterpret_cast<const uint8_t*>(k_cache), k.spec,
+                                                   reinterpret_cast<const uint8_t*>(v_cache), vs, num_blocks,
+                                                   block_size, kv_heads)
+                        .with_table(reinterpret_cast<const int32_t*>(table), max_blocks,
+                                    reinterpret_cast<const int32_t*>(lens), batch);
   const AttentionShape s{batch, q_heads, kv_heads, k.spec.dim, scale};
   Status st;
   {
