@@ -218,6 +218,16 @@ int main(int argc, char** argv) {
   push(check<float>(CodecSpec::make_v4_native(512), small, 51));
   push(check<float>(CodecSpec::make_bf16(128), small, 61));
   push(check<f16>(CodecSpec::make_fp8_per64(256), small, 71));
+  // Every other family of the factory (row-wise kernels over the shared per-vector code).
+  for (int dim : {128, 512})
+    for (const auto& fam : codec_families()) {
+      if (fam.kind == CodecKind::kLattice || fam.kind == CodecKind::kFP8Per64) continue;
+      std::vector<CodecParams> variants = {{}};
+      if (fam.kind == CodecKind::kNVFP4) variants = {{{"tensor_scale", "0.00223"}}};
+      if (fam.kind == CodecKind::kInt) variants = {{{"bits", "4"}, {"group", "64"}}, {{"bits", "8"}, {"group", "32"}}};
+      if (fam.kind == CodecKind::kLloydMax) variants = {{{"bits", "2"}}, {{"bits", "4"}}, {{"bits", "8"}}};
+      for (const auto& p : variants) push(check<bf16>(make_codec(fam.name, dim, p), small, 81 + dim));
+    }
 
   int bad = 0;
   FILE* f = json.empty() ? nullptr : std::fopen(json.c_str(), "w");
