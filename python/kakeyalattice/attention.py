@@ -20,13 +20,13 @@ import numpy as np
 
 from . import _core
 from ._arrays import is_torch
-from ._codec import BF16Codec, _CodecBase
+from ._codec import BF16Codec, CodecBase
 
 
 class PagedCache:
     """Record storage for `num_blocks · block_size` token slots × `kv_heads` heads."""
 
-    def __init__(self, k_codec: _CodecBase, v_codec: _CodecBase | None, num_blocks: int, block_size: int,
+    def __init__(self, k_codec: CodecBase, v_codec: CodecBase | None, num_blocks: int, block_size: int,
                  kv_heads: int, device: str = "cpu"):
         for name, v in (("num_blocks", num_blocks), ("block_size", block_size), ("kv_heads", kv_heads)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
@@ -140,7 +140,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None = None, scale: float | None = None) -> dict:
+def attention_quality(q, k, v, k_codec: CodecBase, v_codec: CodecBase | None = None, scale: float | None = None) -> dict:
     """One attention layer's decode with compressed K/V against the same with bf16 K/V.
 
     q: (batch, q_heads, dim); k, v: (batch, tokens, kv_heads, dim) float32 (v ignored and K
