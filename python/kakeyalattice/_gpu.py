@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """CUDA tensors: routed to the GPU kernels when the extension was built with CUDA.
 
-Tensors are read in place through their data pointers on torch's current stream of the
-tensor's device; results are new tensors on the same device. Errors (NaN/Inf input,
+Tensors are passed to the C++ bindings, which check device, dtype, shape, strides and
+stream before reading them in place on torch's current stream of the tensor's device;
+results are new tensors on the same device. Errors (NaN/Inf input,
 corrupt codes) are reported through a device flag that is read after the launch (one
 synchronisation per call; pass check=False to skip it).
 """
@@ -49,8 +50,7 @@ def encode(codec, x, check: bool = True):
     flag = torch.zeros(1, dtype=torch.int32, device=x.device)
     with torch.cuda.device(x.device):
         stream = torch.cuda.current_stream(x.device).cuda_stream
-        _core.gpu_encode(codec._core, r.data_ptr(), r.shape[0], r.stride(0) if r.shape[0] > 1 else codec.dim,
-                         tag, codes.data_ptr(), codec.code_bytes, flag.data_ptr(), stream)
+        _core.gpu_encode(codec._core, x=r, codes=codes, flag=flag, stream=stream)
     if check and int(flag.item()) != 0:
         raise KakeyaValueError(f"x has a row that {codec.name} cannot encode (NaN/Inf, or a scale outside "
                          "the scale format's range); encode it on the CPU for the row and column")
@@ -73,8 +73,7 @@ def decode(codec, codes, tag: str, check: bool = True, on_error: str = "raise"):
     flag = torch.zeros(1, dtype=torch.int32, device=codes.device)
     with torch.cuda.device(codes.device):
         stream = torch.cuda.current_stream(codes.device).cuda_stream
-        _core.gpu_decode(codec._core, r.data_ptr(), r.shape[0], r.stride(0) if r.shape[0] > 1 else codec.code_bytes,
-                         out.data_ptr(), codec.dim, tag, flag.data_ptr(), stream)
+        _core.gpu_decode(codec._core, codes=r, out=out, flag=flag, stream=stream)
     if check and int(flag.item()) != 0:
         raise KakeyaCorruptCode(f"codes hold a corrupt record for {codec.name} (bad scale or out-of-range block "
                          "index); those rows were zeroed")

@@ -84,10 +84,9 @@ class PagedCache:
         flag = torch.zeros(1, dtype=torch.int32, device=self.device)
         with torch.cuda.device(self.k.device):
             stream = torch.cuda.current_stream().cuda_stream
-            _core.gpu_append_kv(self.k_codec._core, self._vcore(), kn.data_ptr(), vn.data_ptr(), dt[kn.dtype],
-                                slots.numel(), slots.data_ptr(), self.k.data_ptr(),
-                                0 if self.shared else self.v.data_ptr(), self.num_blocks, self.block_size,
-                                self.kv_heads, flag.data_ptr(), stream)
+            _core.gpu_append_kv(self.k_codec._core, self._vcore(), k_new=kn, v_new=None if self.shared else vn,
+                                slot_mapping=slots, k_cache=self.k, v_cache=self.v, num_blocks=self.num_blocks,
+                                block_size=self.block_size, kv_heads=self.kv_heads, flag=flag, stream=stream)
         if int(flag.item()) != 0:
             raise KakeyaValueError("append: a slot is outside the cache or a value cannot be encoded (NaN/Inf)")
 
@@ -117,17 +116,17 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
     if table.dim() != 2 or table.shape[0] != batch or lens.numel() != batch:
         raise KakeyaValueError("block_table must be (batch, max_blocks) and seq_lens (batch,)")
     max_len = int(lens.max().item()) if batch else 0
-    ws_bytes = _core.gpu_attention_workspace(batch, q_heads, cache.kv_heads, cache.dim, max_len)
+    ws_bytes = _core.gpu_attention_workspace(batch=batch, q_heads=q_heads, kv_heads=cache.kv_heads, dim=cache.dim,
+                                             max_len=max_len)
     ws = torch.empty(max(ws_bytes, 4), dtype=torch.uint8, device=cache.device)
     out = torch.empty((batch, q_heads, cache.dim), dtype=torch.float32, device=cache.device)
     flag = torch.zeros(1, dtype=torch.int32, device=cache.device)
     with torch.cuda.device(qd.device):
         stream = torch.cuda.current_stream().cuda_stream
-        _core.gpu_decode_attention(cache.k_codec._core, cache._vcore(), cache.k.data_ptr(),
-                                   0 if cache.shared else cache.v.data_ptr(), cache.num_blocks, cache.block_size,
-                                   cache.kv_heads, table.data_ptr(), table.shape[1], lens.data_ptr(), batch, q_heads,
-                                   scale, max_len, qd.data_ptr(), tag, out.data_ptr(), ws.data_ptr(), ws_bytes,
-                                   flag.data_ptr(), stream)
+        _core.gpu_decode_attention(cache.k_codec._core, cache._vcore(), k_cache=cache.k, v_cache=cache.v,
+                                   num_blocks=cache.num_blocks, block_size=cache.block_size, kv_heads=cache.kv_heads,
+                                   block_table=table, seq_lens=lens, q=qd, out=out, workspace=ws, scale=scale,
+                                   max_len=max_len, flag=flag, stream=stream)
     if int(flag.item()) != 0:
         raise KakeyaValueError("decode_attention: corrupt record, block id outside the cache, or seq_len beyond the "
                          f"block table (flag {int(flag.item())})")
