@@ -20,7 +20,10 @@ TEST(Spec, BitTableMatchesDesign) {
     EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 512, r.q).bits_per_vector(), r.b512) << r.q;
   }
   EXPECT_EQ(CodecSpec::make_fp8_per64(512).bits_per_vector(), 4224);
-  EXPECT_EQ(CodecSpec::make_v4_native(512).bits_per_vector(), 448 * 8 + 7 * 16 + 64 * 16);
+  // FlashMLA "MODEL1": 448 E4M3 + 7 UE8M0 scale bytes + 1 pad byte + 64 bf16 = 584 B.
+  EXPECT_EQ(CodecSpec::make_v4_native(512).bits_per_vector(), 448 * 8 + 7 * 8 + 8 + 64 * 16);
+  EXPECT_EQ(CodecSpec::make_v4_native(512).code_bytes(), 584);
+  EXPECT_EQ(CodecSpec::make_v41_mxfp8(512).code_bytes(), 528);
   EXPECT_EQ(CodecSpec::make_bf16(512).bits_per_vector(), 8192);
   EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 128, 38, ScaleFormat::kNormQmax).bits_per_vector(), 848);
   EXPECT_EQ(CodecSpec::make_lattice(LatticeKind::kE8, 128, 1).code_bytes(), 26);
@@ -347,17 +350,41 @@ TEST(Baselines, Fp8Per64MatchesDefinition) {
 }
 
 TEST(Baselines, V4NativeKeepsRopeDimsInBf16) {
+  // Record (format.h): [448 E4M3][64 bf16][7 UE8M0 scales][1 zero pad byte]. Each group
+  // of 64 has scale 2^ceil(log2(max(amax, 1e-4)/448)) (computed here with frexp), values
+  // E4M3(x / scale); the RoPE dims are bf16 round to nearest even.
   const auto spec = CodecSpec::make_v4_native(512, 64);
-  const auto x = kt::gaussian(10, 512, 6);
+  ASSERT_EQ(spec.code_bytes(), 584);
+  auto x = kt::gaussian(10, 512, 6);
+  for (int i = 0; i < 64; ++i) x[i] = 0.f;                    // row 0 group 0: amax floored at 1e-4
+  for (int i = 64; i < 128; ++i) x[512 + i] *= 1e4f;          // row 1 group 1: large
+  for (int i = 128; i < 192; ++i) x[1024 + i] = 448.f * 0.25f * ((i % 2) ? -1.f : 1.f);  // exact pow2 / 448
   const auto r = kt::roundtrip(spec, x, 10);
-  const auto f = kt::roundtrip(CodecSpec::make_fp8_per64(448), [&] {
-    std::vector<float> h(10 * 448);
-    for (int row = 0; row < 10; ++row)
-      for (int c = 0; c < 448; ++c) h[row * 448 + c] = x[row * 512 + c];
-    return h;
-  }(), 10);
   for (int row = 0; row < 10; ++row) {
-    for (int c = 0; c < 448; ++c) ASSERT_EQ(r.xhat[row * 512 + c], f.xhat[row * 448 + c]);
-    for (int c = 448; c < 512; ++c) ASSERT_EQ(r.xhat[row * 512 + c], bf16_to_float(float_to_bf16(x[row * 512 + c])));
+    const uint8_t* rec = &r.codes[row * 584];
+    for (int g = 0; g < 7; ++g) {
+      float amax = 0.f;
+      for (int k = 0; k < 64; ++k) amax = std::max(amax, std::fabs(x[row * 512 + g * 64 + k]));
+      int e = 0;
+      const float m = std::frexp(std::max(amax, 1e-4f) / 448.f, &e);  // y = m·2^e, m in [0.5, 1)
+      const int ceil_log2 = m == 0.5f ? e - 1 : e;
+      ASSERT_EQ(rec[576 + g], ceil_log2 + 127) << "row " << row << " group " << g;
+      const float sf = std::ldexp(1.f, ceil_log2);
+      for (int k = 0; k < 64; ++k) {
+        const int c = g * 64 + k;
+        ASSERT_EQ(rec[c], float_to_e4m3(x[row * 512 + c] / sf)) << "row " << row << " col " << c;
+        ASSERT_EQ(r.xhat[row * 512 + c], e4m3_to_float(float_to_e4m3(x[row * 512 + c] / sf)) * sf);
+        ASSERT_LE(std::fabs(x[row * 512 + c] / sf), 448.f);  // the ceil rule never saturates
+      }
+    }
+    EXPECT_EQ(rec[583], 0) << "pad byte, row " << row;
+    for (int c = 448; c < 512; ++c) {
+      const uint16_t h = float_to_bf16(x[row * 512 + c]);
+      ASSERT_EQ(rec[448 + 2 * (c - 448)], h & 0xff);
+      ASSERT_EQ(rec[448 + 2 * (c - 448) + 1], h >> 8);
+      ASSERT_EQ(r.xhat[row * 512 + c], bf16_to_float(h));
+    }
   }
+  EXPECT_EQ(r.codes[576], 127 - 22);  // row 0 group 0: ceil(log2(1e-4/448)) = -22
+  EXPECT_EQ(r.codes[1168 + 576 + 2], 127 - 2);  // row 2 group 2: 112/448 = 2^-2 exactly
 }

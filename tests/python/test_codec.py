@@ -64,12 +64,14 @@ def test_golden_files_decode_and_encode_identically():
             codec = kl.Codec(c["dim"], c["q"], kind, c["scale"])
         else:
             codec = kl.codec_from_spec({"kind": kind, "dim": c["dim"], "q": 0, "rope_dims": c["rope_dims"]})
+        assert codec.code_bytes == c["code_bytes"], codec.name
         x = np.frombuffer(bytes.fromhex(c["x_f32_le_hex"]), dtype="<f4").reshape(c["rows"], c["dim"])
         want = np.frombuffer(bytes.fromhex(c["codes_hex"]), dtype=np.uint8).reshape(c["rows"], -1)
         np.testing.assert_array_equal(codec.encode(x), want, err_msg=codec.name)
         if c["xhat_f32_le_hex"]:
-            xh = np.frombuffer(bytes.fromhex(c["xhat_f32_le_hex"]), dtype="<f4").reshape(c["rows"], c["dim"])
-            np.testing.assert_array_equal(codec.decode(want), xh, err_msg=codec.name)
+            # bit for bit: -0 and +0 differ
+            xh = np.frombuffer(bytes.fromhex(c["xhat_f32_le_hex"]), dtype="<u4").reshape(c["rows"], c["dim"])
+            np.testing.assert_array_equal(codec.decode(want).view(np.uint32), xh, err_msg=codec.name)
 
 
 @pytest.mark.parametrize("shape", [(0, 64), (1, 64), (5, 64), (3, 4, 64), (64,)])
@@ -118,8 +120,11 @@ def test_baselines():
     np.testing.assert_array_equal(fp8.encode(x), ref.fp8_per64_encode(x))
     np.testing.assert_array_equal(xh, ref.fp8_per64_decode(ref.fp8_per64_encode(x), 512))
     v4 = kl.V4NativeCodec(512, rope_dims=64)
+    assert v4.bits_per_vector == 4672 and v4.code_bytes == 584  # FlashMLA "MODEL1" record
+    assert v4 == kl.codec("v4_native", 512) and v4.params == {"rope_dims": 64}
     xv = v4.roundtrip(x)
-    np.testing.assert_array_equal(xv[:, :448], kl.FP8Per64Codec(448).roundtrip(np.ascontiguousarray(x[:, :448])))
+    np.testing.assert_array_equal(v4.encode(x), ref.v4_native_encode(x, 64))
+    np.testing.assert_array_equal(xv, ref.v4_native_decode(ref.v4_native_encode(x, 64), 512, 64))
     if BF16 is not None:
         np.testing.assert_array_equal(xv[:, 448:], x[:, 448:].astype(BF16).astype(np.float32))
         np.testing.assert_array_equal(kl.BF16Codec(512).roundtrip(x), x.astype(BF16).astype(np.float32))
@@ -179,6 +184,7 @@ def test_errors_name_argument_and_value():
 
 
 def test_random_bytes_never_crash():
+    # (every family, per-row flags: test_peers.py)
     rng = np.random.default_rng(0)
     for codec in (kl.Codec(128, 1), kl.Codec(64, 38, "d4"), kl.FP8Per64Codec(128), kl.BF16Codec(64)):
         for _ in range(20):
@@ -215,3 +221,9 @@ def test_spec_roundtrip_json():
     c2 = kl.codec_from_spec(s)
     assert c2.name == c.name and c2.bits_per_vector == c.bits_per_vector == 3296
     assert c.bits_per_coord == pytest.approx(3296 / 512)
+    assert s["codec"] == "e8" and s["params"] == {"q": 38, "scale": "norm_qmax"}
+    assert c2 == c and isinstance(c2, kl.Codec) and (c2.lattice, c2.q, c2.scale) == ("e8", 38, "norm_qmax")
+    # the older {"kind", "q", ...} form still reads
+    old = {"format_version": 1, "kind": "e8", "dim": 512, "q": 38, "scale": "norm_qmax"}
+    assert kl.codec_from_spec(old) == c
+    assert kl.codec_from_spec({"kind": "v4_native", "dim": 512, "rope_dims": 0}) == kl.codec("v4_native", 512, rope_dims=0)

@@ -334,5 +334,15 @@ def bf16_encode(x: np.ndarray) -> np.ndarray:
 
 
 def v4_native_encode(x: np.ndarray, rope: int = 64) -> np.ndarray:
-    f = x.shape[1] - rope
-    return np.concatenate([fp8_per64_encode(x[:, :f]), bf16_encode(np.ascontiguousarray(x[:, f:]))], axis=1)
+    """DeepSeek-V4's real record (FlashMLA "MODEL1": E4M3 + UE8M0 ceil scale per 64,
+    bf16 RoPE dims, zero pad): see peers_ref.py, which implements every block-scaled
+    format. (Format v1's first draft stored bf16 scales per 64; that record is gone.)"""
+    import peers_ref  # local import: peers_ref builds on this module
+
+    return peers_ref.encode(x, "v4_native", x.shape[1], rope_dims=rope)
+
+
+def v4_native_decode(codes: np.ndarray, dim: int, rope: int = 64) -> np.ndarray:
+    import peers_ref
+
+    return peers_ref.decode(codes, "v4_native", dim, rope_dims=rope)[0]
