@@ -196,11 +196,22 @@ def test_window_streams_of_csa_and_hca_layers_hold_the_last_window():
         np.testing.assert_array_equal(s.post[k], kl.V4NativeCodec(128, 64).roundtrip(v))
 
 
-def test_compressor_casts_pooled_kv_to_bf16():
-    w = random_layer_weights(SMALL, "csa", 8).compressor
-    x = np.random.default_rng(9).standard_normal((32, SMALL.hidden)).astype(np.float32)
-    out = compress_kv(x, w, 4, True, SMALL)
-    assert out.shape == (8, 128) and is_bf16(out)
+def test_compressor_casts_pooled_kv_to_bf16_before_its_norm():
+    # V4: kv = norm(pooled.to(bf16)); the norm and RoPE each write bf16
+    rng = np.random.default_rng(9)
+    w = random_layer_weights(SMALL, "hca", 8).compressor
+    w.norm = rng.uniform(0.5, 2.0, SMALL.head_dim).astype(np.float32)
+    x = rng.standard_normal((32, SMALL.hidden)).astype(np.float32)
+    out = compress_kv(x, w, 8, False, SMALL)
+    assert out.shape == (4, 128) and is_bf16(out)
+    bf = lambda a: np.asarray(a, np.float32).astype(ml_dtypes.bfloat16).astype(np.float32)  # noqa: E731
+    kv = (x @ w.wkv.T).reshape(4, 8, 128)
+    score = (x @ w.wgate.T).reshape(4, 8, 128).astype(np.float64) + w.ape
+    p = np.exp(score - score.max(1, keepdims=True))
+    pooled = bf(np.einsum("gsd,gsd->gd", (p / p.sum(1, keepdims=True)).astype(np.float32), kv, dtype=np.float32))
+    normed = bf((pooled / np.sqrt((pooled.astype(np.float64) ** 2).mean(1, keepdims=True) + SMALL.norm_eps))
+                .astype(np.float32) * w.norm)
+    np.testing.assert_array_equal(out[:, :64], normed[:, :64])
 
 
 # ----------------------------------------------------------------------------- loader
