@@ -307,3 +307,31 @@ def test_loader_names_missing_tensors(tmp_path):
                  drop=("layers.3.attn.wkv.scale",))
     with pytest.raises(KeyError, match=r"layers\.3\.attn\.wkv\.scale"):
         load_layer_weights(tmp_path, 3, "hca", SMALL)
+
+
+def test_end_to_end_on_a_tiny_v4_checkpoint(tmp_path):
+    # Trained-weights path: shards in V4's layout (E8M0 and F32 scales mixed) and the
+    # checkpoint's config.json, whose compress_ratios set the layer pattern.
+    from kakeyalattice.stage075 import run_stage075, write_reports
+
+    (tmp_path / "config.json").write_text(json.dumps({
+        "hidden_size": 256, "head_dim": 128, "qk_rope_head_dim": 64, "sliding_window": 16,
+        "num_hidden_layers": 5, "compress_ratios": [0, 4, 128, 4, 128, 0]}))
+    cfg = config_from_json(tmp_path / "config.json")
+    rng = np.random.default_rng(13)
+    _write_layer(tmp_path / "model-00001.safetensors", 0, "swa", cfg, "F8_E8M0", rng)
+    _write_layer(tmp_path / "model-00002.safetensors", 1, "csa", cfg, "F32", rng)
+    _write_layer(tmp_path / "model-00003.safetensors", 2, "hca", cfg, "F8_E8M0", rng)
+    res = run_stage075(n_passages=2, n_tokens=256, q_lo=20, q_hi=24, lattices=("e8",), v4_weights=tmp_path,
+                       show=False, command="test")
+    st = res["setting"]
+    assert st["weights_synthetic"] is False and st["layer_pattern"]["source"] == str(tmp_path / "config.json")
+    assert st["layers"] == {"sliding_window_kv": 0, "csa_window_kv": 1, "csa_pool_kv_ratio4": 1,
+                            "hca_window_kv": 2, "hca_pool_kv_ratio128": 2}
+    assert st["layer_counts"] == {"sliding_window_kv": 1, "csa_window_kv": 2, "csa_pool_kv_ratio4": 2,
+                                  "hca_window_kv": 2, "hca_pool_kv_ratio128": 2}
+    assert st["vectors_per_passage"]["csa_window_kv"] == 16 and st["vectors_per_passage"]["hca_pool_kv_ratio128"] == 2
+    write_reports(res, tmp_path / "out")
+    md = (tmp_path / "out" / "stage075.md").read_text()
+    diff = md.split("## How this setting differs from the published Stage 0.75")[1].split("\n## ")[0]
+    assert "V4 weights are synthetic" not in diff and "**Host model**" in diff
