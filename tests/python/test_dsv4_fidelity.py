@@ -204,7 +204,9 @@ def test_compressor_casts_pooled_kv_to_bf16_before_its_norm():
     x = rng.standard_normal((32, SMALL.hidden)).astype(np.float32)
     out = compress_kv(x, w, 8, False, SMALL)
     assert out.shape == (4, 128) and is_bf16(out)
-    bf = lambda a: np.asarray(a, np.float32).astype(ml_dtypes.bfloat16).astype(np.float32)  # noqa: E731
+    def bf(a):
+        return np.asarray(a, np.float32).astype(ml_dtypes.bfloat16).astype(np.float32)
+
     kv = (x @ w.wkv.T).reshape(4, 8, 128)
     score = (x @ w.wgate.T).reshape(4, 8, 128).astype(np.float64) + w.ape
     p = np.exp(score - score.max(1, keepdims=True))

@@ -15,5 +15,13 @@
     passages    the eight built-in passages
 """
 from .config import V4FlashConfig, config_from_json  # noqa: F401
-from .kv import STREAMS, KVStreams, StreamSpec, compress_kv, kv_streams, v4_fp8_storage, window_kv  # noqa: F401
+from .kv import (  # noqa: F401
+    STREAMS,
+    KVStreams,
+    StreamSpec,
+    compress_kv,
+    kv_streams,
+    v4_fp8_storage,
+    window_kv,
+)
 from .weights import LayerWeights, load_layer_weights, random_layer_weights  # noqa: F401

@@ -135,7 +135,7 @@ class ShardIndex:
         if sf.dtype(name) == "F8_E4M3":
             if len(shape) != 2:
                 raise ValueError(f"{name}: an F8_E4M3 tensor must be a 2-D matrix, expected shape {shape}")
-            sname = (name[: -len(".weight")] if name.endswith(".weight") else name) + ".scale"
+            sname = name.removesuffix(".weight") + ".scale"
             tiles = (-(-shape[0] // TILE), -(-shape[1] // TILE))
             ssf = self._check(sname, tiles, SCALE_DTYPES)
             try:

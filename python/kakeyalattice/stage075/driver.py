@@ -36,7 +36,7 @@ PUBLISHED = {
     "q": {"sliding_window_kv": 38, "csa_pool_kv_ratio4": 38, "hca_pool_kv_ratio128": 44},
 }
 
-BUILTIN_CONFIG = "built-in V4-Flash constants (compress_ratios as in DeepSeek-V4-Flash's config.json)"
+BUILTIN_CONFIG = "built-in V4-Flash constants; compress_ratios as in DeepSeek-V4-Flash's config.json"
 
 
 def machine_info() -> dict:

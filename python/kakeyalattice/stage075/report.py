@@ -42,6 +42,7 @@ A CI is {mean, half_width, lo, hi, n, sd, level} (Student t, over passages).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import pathlib
@@ -49,7 +50,6 @@ import pathlib
 import numpy as np
 
 from .thresholds import THRESHOLDS
-
 
 
 def _json_default(o):
@@ -88,7 +88,6 @@ def _label(result: dict, k: str) -> str:
 
 def _header(result: dict) -> list[str]:
     s, m = result["setting"], result["machine"]
-    lab = lambda k: _label(result, k)  # noqa: E731
     lp = s["layer_pattern"]
     rec = s["v4_record"]
     L = ["# Stage 0.75: KakeyaLattice vs DeepSeek-V4-Flash FP8 KV storage\n",
@@ -102,7 +101,7 @@ def _header(result: dict) -> list[str]:
          + ", ".join(str(v) for v in s.get("text_tokens", {}).values())
          + "; distinct tokens: " + ", ".join(str(v) for v in s["unique_tokens"].values())
          + " (a passage's tokens repeat to fill the length)",
-         f"- **layer pattern** ({lp['source']}): {lp['n_layers']} layers, "
+         f"- **layer pattern** (source: {lp['source']}): {lp['n_layers']} layers, "
          + ", ".join(f"{k.upper()} {n} (layers {_ranges(lp['layers'][k])})" for k, n in lp["counts"].items())
          + (f"; the last {lp['ignored_entries']} compress_ratios entr{'y' if lp['ignored_entries'] == 1 else 'ies'} "
             "(MTP block) not counted" if lp["ignored_entries"] else "")
@@ -113,14 +112,15 @@ def _header(result: dict) -> list[str]:
          f"- run time: {result['timing_s']['total']} s ("
          + ", ".join(f"{k} {v} s" for k, v in result["timing_s"].items() if k != "total") + ")\n",
          "## KV streams\n",
-         "Each stream is written by the first layer of its kind, as V4's inference code does it: "
-         "x = attn_norm(h) (bf16), wkv as an FP8 GEMM (x quantized to E4M3 per 128 with UE8M0 scales, bf16 out), "
-         "kv_norm and RoPE in float cast to bf16; the compressor's float32 projections, pooling, bf16 cast, norm "
-         "and RoPE; then V4's FP8 step. Layer-weighted results count a stream once per layer that holds it.\n",
+         ("Each stream is written by the first layer of its kind, as V4's inference code does it: "
+          "x = attn_norm(h) (bf16), wkv as an FP8 GEMM (x quantized to E4M3 per 128 with UE8M0 scales, bf16 out), "
+          "kv_norm and RoPE in float cast to bf16; the compressor's float32 projections, pooling, bf16 cast, norm "
+          "and RoPE; then V4's FP8 step. Layer-weighted results count a stream once per layer that holds it.\n"),
          "| stream | name | layer | layers holding it | vectors / passage | what |",
          "|---|---|---|---|---|---|"]
     for k, v in s["streams"].items():
-        L.append(f"| {lab(k)} | `{k}` | {v['layer']} | {v['layer_count']} | {v['vectors_per_passage']} | {v['method']} |")
+        L.append(f"| {_label(result, k)} | `{k}` | {v['layer']} | {v['layer_count']} | "
+                 f"{v['vectors_per_passage']} | {v['method']} |")
     L.append("")
     return L
 
@@ -129,7 +129,7 @@ def _ranges(layers: list) -> str:
     """[0, 1] -> '0-1'; [2, 4, ..., 42] -> '2-42 step 2'."""
     if len(layers) == 1:
         return str(layers[0])
-    steps = {b - a for a, b in zip(layers, layers[1:])}
+    steps = {b - a for a, b in itertools.pairwise(layers)}
     if len(steps) == 1:
         st = steps.pop()
         return f"{layers[0]}–{layers[-1]}" + ("" if st == 1 else f" step {st}")
@@ -161,8 +161,8 @@ def _differences(result: dict) -> list[str]:
 
 def _audit(result: dict) -> list[str]:
     L = ["## Audit: non-Gaussian statistics vs a same-size Gaussian control\n",
-         "A gate fires only when the observed value lies outside the 95% band of the statistic "
-         "over 40 iid Gaussian samples of the same size (pre-FP8 KV, all passages pooled).\n",
+         ("A gate fires only when the observed value lies outside the 95% band of the statistic "
+          "over 40 iid Gaussian samples of the same size (pre-FP8 KV, all passages pooled).\n"),
          "| stream | n | statistic | observed | Gaussian median [95% band] | gate |",
          "|---|---|---|---|---|---|"]
     for k, a in result["audit"].items():
@@ -213,8 +213,8 @@ def _q38(result: dict) -> list[str]:
 
 def _qmin(result: dict) -> list[str]:
     L = ["## Smallest usable Q and compression (E8, pre-FP8 reference)\n",
-         "Thresholds on the E8/baseline rel-MSE ratio: A ≤ 1.00, B ≤ 1.05, C ≤ 1.20; "
-         "`point` uses the mean ratio, `CI-safe` the upper 95% bound; every Q in the range was swept.\n",
+         ("Thresholds on the E8/baseline rel-MSE ratio: A ≤ 1.00, B ≤ 1.05, C ≤ 1.20; "
+          "`point` uses the mean ratio, `CI-safe` the upper 95% bound; every Q in the range was swept.\n"),
          "| stream | baseline | threshold | Q point | CR vs FP8 | Q CI-safe | CR vs FP8 (CI-safe) | CR vs bf16 (CI-safe) |",
          "|---|---|---|---|---|---|---|---|"]
     for k, by_ref in result["q_min"].items():
@@ -234,11 +234,11 @@ def _strategies(result: dict) -> list[str]:
     counts = ", ".join(f"{_label(result, k)} {s['layer_counts'][k]}" for k in names)
     order = "/".join(_label(result, k) for k in names)
     L = ["## Deployment strategies (layer-weighted)\n",
-         "`uniform`: one Q for all layers (the largest per-stream Q_min). `per_stream`: each stream its "
-         f"own Q_min; CR = Σ n·4224 / Σ n·bits with n the layers holding each stream ({counts}; pattern from "
-         f"{s['layer_pattern']['source']}).\n",
-         f"| baseline | threshold | mode | uniform Q | uniform CR vs FP8 | per-stream Q ({order}) | "
-         "per-stream CR vs FP8 | per-stream CR vs bf16 |",
+         ("`uniform`: one Q for all layers (the largest per-stream Q_min). `per_stream`: each stream its "
+          f"own Q_min; CR = Σ n·4224 / Σ n·bits with n the layers holding each stream ({counts}; layer pattern "
+          "above).\n"),
+         (f"| baseline | threshold | mode | uniform Q | uniform CR vs FP8 | per-stream Q ({order}) | "
+          "per-stream CR vs FP8 | per-stream CR vs bf16 |"),
          "|---|---|---|---|---|---|---|---|"]
     for base, by_t in result["strategies"].items():
         for t, by_m in by_t.items():
@@ -259,8 +259,8 @@ def _strategies(result: dict) -> list[str]:
 def _attention(result: dict) -> list[str]:
     att = result["attention"]
     L = ["## Attention-level metric (one decode step, K=V = the stream's KV)\n",
-         f"Queries: {att['queries']}. Output error ‖o − o_bf16‖/‖o_bf16‖ and softmax KL(p_bf16 ‖ p) "
-         "against a bf16 cache; mean ± 95% CI over passages.\n",
+         (f"Queries: {att['queries']}. Output error ‖o − o_bf16‖/‖o_bf16‖ and softmax KL(p_bf16 ‖ p) "
+          "against a bf16 cache; mean ± 95% CI over passages.\n"),
          "| stream | codec | bits | output rel. error | softmax KL (nats) |",
          "|---|---|---|---|---|"]
     for k, by_c in att["streams"].items():
