@@ -31,7 +31,8 @@ JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are nu
                         per_stream: {q{stream}, mean_bits, cr_vs_fp8, cr_vs_bf16}} | null
     attention          {queries, streams{stream}{codec}: {bits, output_rel_error: CI,
                         softmax_kl_mean: CI}}
-    timing_s           {inputs, audit, sweep, attention, total};  files {json, markdown, plots[]}
+    timing_s           {inputs, audit, sweep, attention, total} wall seconds, cpu (process CPU
+                       seconds, all threads);  files {json, markdown, plots[]}
 Streams (dsv4/kv.py STREAMS; the first three names are the published Stage 0.75 ones):
     sliding_window_kv      window KV of the first sliding-only layer, every token
     csa_pool_kv_ratio4     pooled KV of the first CSA layer (ratio 4, overlap)
@@ -109,8 +110,8 @@ def _header(result: dict) -> list[str]:
          f"- **V4 FP8 record** (v4_native, the `post` reference): {rec['bytes']} bytes per vector "
          + ("(V4's record: E4M3 with UE8M0 power-of-two scales per 64, bf16 RoPE dims)" if rec["is_v4_record"] else
             f"(**not** V4's {rec['v4_record_bytes']}-byte UE8M0 record: see the next section)"),
-         f"- run time: {result['timing_s']['total']} s ("
-         + ", ".join(f"{k} {v} s" for k, v in result["timing_s"].items() if k != "total") + ")\n",
+         f"- run time: {result['timing_s']['total']} s wall, {result['timing_s'].get('cpu', '?')} s CPU ("
+         + ", ".join(f"{k} {v} s" for k, v in result["timing_s"].items() if k not in ("total", "cpu")) + " wall)\n",
          "## KV streams\n",
          ("Each stream is written by the first layer of its kind, as V4's inference code does it: "
           "x = attn_norm(h) (bf16), wkv as an FP8 GEMM (x quantized to E4M3 per 128 with UE8M0 scales, bf16 out), "
