@@ -19,7 +19,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lattices", default="e8,d4,z", help="comma list of e8,d4,z (e8 required for Q_min)")
     p.add_argument("--host-model", default=None, help="local host model dir (WordPiece vocab + safetensors)")
     p.add_argument("--v4-weights", default=None, help="dir of trained V4-Flash safetensors shards")
-    p.add_argument("--layers", default="3,20,20", help="layer counts SWA,CSA,HCA for the strategies")
+    p.add_argument("--v4-config", default=None,
+                   help="V4 config.json (layer pattern from its compress_ratios); default: config.json in "
+                        "--v4-weights if present, else the built-in V4-Flash constants")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="C++ worker threads (0 = all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,22 +64,17 @@ def main(argv=None) -> int:
         return 0
 
     from . import set_num_threads
-    from .dsv4 import V4FlashConfig
     from .stage075 import run_stage075, write_reports
 
-    try:
-        n_swa, n_csa, n_hca = (int(v) for v in args.layers.split(","))
-    except ValueError:
-        ap.error(f"--layers {args.layers!r} must be three integers SWA,CSA,HCA")
     lattices = tuple(v.strip() for v in args.lattices.split(",") if v.strip())
     if args.what != "audit" and "e8" not in lattices:
         ap.error("--lattices must include e8")
     set_num_threads(args.threads)
-    cfg = V4FlashConfig(n_swa_layers=n_swa, n_csa_layers=n_csa, n_hca_layers=n_hca)
-    result = run_stage075(cfg, args.passages, args.tokens, args.q_min, args.q_max, lattices,
+    result = run_stage075(None, args.passages, args.tokens, args.q_min, args.q_max, lattices,
                           args.host_model, args.v4_weights, args.seed,
                           do_audit=args.what in ("run", "audit"), do_sweep=args.what in ("run", "sweep"),
-                          show=not args.quiet, command="kakeyalattice " + shlex.join(argv))
+                          show=not args.quiet, command="kakeyalattice " + shlex.join(argv),
+                          v4_config=args.v4_config)
     files = write_reports(result, args.out)
     print(f"wrote {args.out}/{files['json']}, {args.out}/{files['markdown']}"
           + (f", plots {files.get('plots')}" if files.get("plots") else "")
