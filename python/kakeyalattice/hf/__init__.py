@@ -24,5 +24,16 @@ from ._models import check_attention_backend, check_cache_model, head_dims  # no
 from .attention import hook_state, register_attention  # noqa: E402,F401
 from .cache import KakeyaCache, KakeyaLayer  # noqa: E402,F401
 
+
+
+def cache_argument(model) -> str:
+    """The keyword under which this transformers version's model.forward / generate takes a
+    cache: "cache" (transformers >= 5.2x, where past_key_values is deprecated) or
+    "past_key_values". model(**{cache_argument(model): cache}) works on every supported version."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 __all__ = ["KakeyaCache", "KakeyaLayer", "register_attention", "hook_state", "head_dims",
-           "check_cache_model", "check_attention_backend"]
+           "check_cache_model", "check_attention_backend", "cache_argument"]

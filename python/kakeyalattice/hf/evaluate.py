@@ -117,7 +117,7 @@ class _Evaluator:
         else:
             self.inputs = []
             for text in PASSAGES.values():
-                ids = self.tok(text, return_tensors="pt")["input_ids"][:, :tokens]
+                ids = self.tok(text, truncation=True, max_length=tokens, return_tensors="pt")["input_ids"]
                 self.inputs.append({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
             self.info["n_inputs"] = len(self.inputs)
         self.info["n_tokens"] = int(sum(int(b["attention_mask"].sum()) for b in self.inputs))
