@@ -9,9 +9,11 @@
         AutoModel.from_pretrained(path, attn_implementation=name)
     `kakeyalattice hf-eval`: end-to-end quality of every codec family on a local model.
 
-Supported versions: transformers 4.56 through 5.x (tested: 5.24.0; 4.57.6 for the cache
-and the hook), torch >= 2.4 (tested: 2.15.0). Importing this module without them raises
-ImportError naming the missing package.
+Supported versions: transformers >= 4.56 (tests pass on 4.56.2, 4.57.6, 5.24.0), torch >= 2.4
+(tested: 2.15.0). The hook needs the model's attention to dispatch through transformers'
+AttentionInterface: decoders such as Llama/Qwen/Mistral on all of those, BERT-family
+encoders from transformers 5.0. Importing this module without torch or transformers
+raises ImportError naming the missing package.
 """
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Optional dependencies of kakeyalattice.hf: torch and transformers.
 
-Supported: transformers 4.56 (the first release with per-layer cache objects,
-CacheLayerMixin, and the AttentionMaskInterface this package registers into) through
-5.x (tested on 5.24.0), torch >= 2.4 (tested on 2.15.0, CPU and CUDA).
+Supported: transformers >= 4.56 (the first release with per-layer cache objects,
+CacheLayerMixin; tests pass on 4.56.2, 4.57.6 and 5.24.0) and torch >= 2.4 (tested with
+2.15.0 on CPU). The attention hook reaches a model only where the installed transformers
+dispatches that model's attention through AttentionInterface: Llama/Qwen2/Qwen3/Mistral
+in all of those versions, BERT-family encoders (all-MiniLM-L6-v2) from 5.0.
 """
 from __future__ import annotations
 

@@ -50,6 +50,8 @@ class KakeyaLayer(CacheLayerMixin):
         self.residual_length = residual_length
         self.layer_idx = layer_idx
         self.key_codes = self.value_codes = None
+        self.keys = self.values = None
+        self.is_initialized = False  # set here too: CacheLayerMixin of transformers 4.56 does not
         self.cumulative_length = 0
 
     def __repr__(self) -> str:
@@ -114,8 +116,10 @@ class KakeyaLayer(CacheLayerMixin):
     def get_seq_length(self) -> int:
         return self.cumulative_length
 
-    def get_mask_sizes(self, query_length: int, *args) -> tuple[int, int]:
-        return self.cumulative_length + query_length, 0
+    def get_mask_sizes(self, query_length, *args) -> tuple[int, int]:
+        # transformers 5.x passes the query length; 4.56/4.57 pass cache_position (a tensor).
+        q = query_length.shape[0] if hasattr(query_length, "shape") else int(query_length)
+        return self.cumulative_length + q, 0
 
     def get_max_length(self) -> int:
         return -1

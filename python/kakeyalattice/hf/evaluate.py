@@ -95,9 +95,11 @@ class _Evaluator:
         auto = transformers.AutoModelForCausalLM if self.kind == "decoder" else transformers.AutoModel
         try:
             model = auto.from_pretrained(str(d), local_files_only=True, attn_implementation=HOOK_NAME)
-        except ValueError as e:
-            raise ValueError(f"--model {d}: model_type = {cfg.model_type!r} cannot be loaded as a "
-                             f"{self.kind} with a custom attention implementation: {e}") from e
+        except (ValueError, KeyError) as e:
+            # e.g. BERT in transformers 4.x picks its attention class from a fixed table (KeyError)
+            raise ValueError(f"--model {d}: model_type = {cfg.model_type!r} cannot be loaded as {'an encoder' if self.kind == 'encoder' else 'a decoder'} "
+                             f"with a custom attention implementation in transformers {transformers.__version__} "
+                             f"(its attention does not dispatch through AttentionInterface): {e!r}") from e
         check_attention_backend(model)
         self.model = model.float().eval()
         self.tok = transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True)
