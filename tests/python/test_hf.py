@@ -427,6 +427,17 @@ def test_hf_eval_minilm_cli_writes_reports(tmp_path):
 
 def test_hf_eval_decoder_reports_kl_and_perplexity(tmp_path):
     from kakeyalattice.hf.evaluate import run_hf_eval
+
+    r = run_hf_eval(str(tiny_decoder_dir(tmp_path)), tokens=32, families=("e8", "fp8_per64"), show=False)
+    assert r["model"]["kind"] == "decoder" and r["model"]["n_inputs"] == 8
+    pts = {p["label"]: p for p in r["points"]}
+    assert pts["fp8_per64"]["status"] == "ok"
+    kls = [pts[f"e8(q={q})"]["metrics"]["kl_mean"] for q in (1, 4, 38)]
+    assert kls[0] > kls[1] > kls[2] > 0
+    assert abs(pts["e8(q=38)"]["metrics"]["ppl_change_pct"]) < 1.0
+
+
+def tiny_decoder_dir(tmp_path):
     from kakeyalattice.dsv4.host import packaged_minilm_dir
 
     d = packaged_minilm_dir()  # its tokenizer only
@@ -438,13 +449,36 @@ def test_hf_eval_decoder_reports_kl_and_perplexity(tmp_path):
                                    max_position_embeddings=512)
     transformers.LlamaForCausalLM(cfg).save_pretrained(tmp_path / "tiny")
     transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True).save_pretrained(tmp_path / "tiny")
-    r = run_hf_eval(str(tmp_path / "tiny"), tokens=32, families=("e8", "fp8_per64"), show=False)
-    assert r["model"]["kind"] == "decoder" and r["model"]["n_inputs"] == 8
-    pts = {p["label"]: p for p in r["points"]}
-    assert pts["fp8_per64"]["status"] == "ok"
-    kls = [pts[f"e8(q={q})"]["metrics"]["kl_mean"] for q in (1, 4, 38)]
-    assert kls[0] > kls[1] > kls[2] > 0
-    assert abs(pts["e8(q=38)"]["metrics"]["ppl_change_pct"]) < 1.0
+    return tmp_path / "tiny"
+
+
+def test_hf_eval_uses_the_factory_and_calibrates_nvfp4(tmp_path, monkeypatch):
+    """With kl.codec / kl.codec_names (the factory), every family the build names runs with
+    its parameters; nvfp4 gets S = amax / (6 * 448) per layer and stream; names the build
+    lacks are listed as unavailable, dims a codec rejects as unsupported."""
+    from kakeyalattice.hf.evaluate import run_hf_eval
+
+    d = tiny_decoder_dir(tmp_path)
+    calls = []
+
+    def fake_codec(name, dim, **p):  # stand-ins with the factory's signature
+        calls.append((name, dim, p))
+        if name == "lloydmax" and p["bits"] == 2:
+            raise ValueError(f"dim = {dim} is not supported by lloydmax at bits = 2")
+        q = {"nvfp4": 10, "int": 4 * p.get("bits", 1), "lloydmax": 10 * p.get("bits", 1)}.get(name, 38)
+        return kl.Codec(dim, q)
+
+    monkeypatch.setattr(kl, "codec", fake_codec, raising=False)
+    monkeypatch.setattr(kl, "codec_names", lambda: ("e8", "nvfp4", "int", "lloydmax", "e8v2"), raising=False)
+    r = run_hf_eval(str(d), tokens=16, families=("nvfp4", "int", "lloydmax", "mxfp4", "v2"), show=False)
+    status = {p["label"]: p["status"] for p in r["points"]}
+    assert status["mxfp4"] == "unavailable" and status["lloydmax(bits=2)"] == "unsupported"
+    assert status["e8v2"] == "ok" and status["int(bits=4, group=32)"] == "ok"
+    scales = [p["tensor_scale"] for n, _, p in calls if n == "nvfp4" and p["tensor_scale"] != 1.0]
+    assert len(scales) == 2 + 2 * 2  # global K and V, then K and V of each of the 2 layers
+    assert all(0 < s < 1 for s in scales) and len(set(scales)) > 2
+    ok = [p for p in r["points"] if p["status"] == "ok"]
+    assert all(p["metrics"]["kl_mean"] > 0 for p in ok)
 
 
 def test_hf_eval_rejects_unsupported_models(tmp_path):
