@@ -10,7 +10,8 @@ residual_length = 0); each token is encoded exactly once. Reading decodes every 
 token through the library (the CUDA kernels for CUDA tensors) into the model's dtype and
 appends the window. No decoded copy is kept between steps, so memory_bytes() is exactly
 the codes plus the window; the price is one decode of the whole layer per forward
-(O(tokens) per step, like any attention kernel that reads compressed K/V).
+(O(tokens) per step, like any attention kernel that reads compressed K/V) plus one copy of
+the layer's codes when torch.cat appends (as DynamicLayer does for its bf16 tensors).
 """
 from __future__ import annotations
 
