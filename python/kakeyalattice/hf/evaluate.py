@@ -37,6 +37,8 @@ import re
 import time
 from typing import Any
 
+import numpy as np
+
 import kakeyalattice as kl
 
 from ..dsv4.passages import PASSAGES
@@ -202,7 +204,10 @@ class _Evaluator:
         rest = {k: v for k, v in p.params.items() if k != "tensor_scale"}
 
         def scaled(dim, amax):
-            return make_codec(p.name, dim, tensor_scale=max(amax, 1e-30) / (6.0 * 448.0), **rest)
+            amax = max(amax, 1e-30)
+            rule = getattr(kl, "nvfp4_tensor_scale", None)  # the library's max|x| / (6 * 448)
+            s = rule(np.array([amax], dtype=np.float32)) if rule is not None else amax / (6.0 * 448.0)
+            return make_codec(p.name, dim, tensor_scale=float(s), **rest)
 
         layers = sorted({li for li, _ in self.amax if li is not None})
         glob = {s: max(v for (li, st), v in self.amax.items() if st == s) for s in ("keys", "values")}
