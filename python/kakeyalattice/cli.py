@@ -2,7 +2,9 @@
 """Command line (also `python -m kakeyalattice ...`):
   kakeyalattice stage075 {run,audit,sweep} --out DIR [options]   DeepSeek-V4-Flash audit
   kakeyalattice rd --dim D --out DIR [--data FILE.npy]           rate–distortion landscape
-  kakeyalattice codecs                                           the factory's codec names"""
+  kakeyalattice codecs                                           the factory's codec names
+  kakeyalattice hf-eval [--model DIR] --out DIR [options]        end-to-end quality in a transformers
+                                                                 model (needs the [hf] extra)"""
 from __future__ import annotations
 
 import argparse
@@ -44,7 +46,19 @@ def main(argv=None) -> int:
     rd.add_argument("--seed", type=int, default=0)
     rd.add_argument("--families", default=None, help="comma list of codec families (default: all)")
     sub.add_parser("codecs", help="list the codec factory's names and parameters")
+    hf = sub.add_parser("hf-eval", help="end-to-end quality of every codec family on a transformers model")
+    hf.add_argument("--model", default=None, help="local model directory (default: the installed all-MiniLM-L6-v2)")
+    hf.add_argument("--out", required=True, help="output directory for hf_eval.json/.md/.png")
+    hf.add_argument("--kind", default="auto", choices=("auto", "encoder", "decoder"))
+    hf.add_argument("--families", default=None, help="comma list of families or codec names (default: all)")
+    hf.add_argument("--max-sentences", type=int, default=None, help="encoders: use the first N sentences")
+    hf.add_argument("--tokens", type=int, default=256, help="decoders: tokens per passage")
+    hf.add_argument("--batch", type=int, default=32, help="encoders: sentences per forward")
+    hf.add_argument("--threads", type=int, default=0, help="C++ and torch threads (0 = defaults)")
+    hf.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
+    if args.cmd == "hf-eval":
+        return _hf_eval(args, argv)
 
     if args.cmd == "codecs":
         from . import codec_info
@@ -79,6 +93,32 @@ def main(argv=None) -> int:
     print(f"wrote {args.out}/{files['json']}, {args.out}/{files['markdown']}"
           + (f", plots {files.get('plots')}" if files.get("plots") else "")
           + f" in {result['timing_s']['total']} s")
+    return 0
+
+
+def _hf_eval(args, argv) -> int:
+    from . import set_num_threads
+
+    try:
+        from .hf.evaluate import run_hf_eval, write_reports
+    except ImportError as e:
+        print(f"kakeyalattice hf-eval: {e}", file=sys.stderr)
+        return 2
+    set_num_threads(args.threads)
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    fams = tuple(f.strip() for f in args.families.split(",") if f.strip()) if args.families else None
+    try:
+        result = run_hf_eval(args.model, args.kind, args.max_sentences, args.tokens, args.batch, fams,
+                             show=not args.quiet, command="kakeyalattice " + shlex.join(argv))
+    except ValueError as e:
+        print(f"kakeyalattice hf-eval: {e}", file=sys.stderr)
+        return 2
+    files = write_reports(result, args.out)
+    print(f"wrote {args.out}/{files['json']}, {args.out}/{files['markdown']}"
+          + (f", {args.out}/{files['plot']}" if files.get("plot") else "") + f" in {result['timing_s']['total']} s")
     return 0
 
 
