@@ -134,6 +134,51 @@ KAKEYA_CPU_ROW_LOOPS(avx512, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt
 #endif
 #undef KAKEYA_CPU_ROW_LOOPS
 
+/// One batch call with the row loops of ISA I. Instantiated per ISA in its own source
+/// file (src/codec_cpu*.cpp), which lets the build give each ISA its own flags.
+template <Isa I, class In>
+void encode_with(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, FirstFailure& fail) {
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
+    parallel_rows(x.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
+#if KAKEYA_X86_DISPATCH
+      if constexpr (I == Isa::kAVX512) {
+        encode_rows_avx512<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+        return;
+      } else if constexpr (I == Isa::kAVX2) {
+        encode_rows_avx2<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+        return;
+      }
+#endif
+      encode_rows_baseline<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+    });
+  });
+}
+
+template <Isa I, class Out>
+void decode_with(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out, uint8_t* bad_rows,
+                 FirstFailure& fail) {
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
+    parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
+#if KAKEYA_X86_DISPATCH
+      if constexpr (I == Isa::kAVX512) {
+        decode_rows_avx512<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+        return;
+      } else if constexpr (I == Isa::kAVX2) {
+        decode_rows_avx2<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+        return;
+      }
+#endif
+      decode_rows_baseline<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+    });
+  });
+}
+
 }  // namespace detail
 
 /// Encodes x (rows × spec.dim) into codes.
@@ -145,20 +190,11 @@ void encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes) {
   if (x.rows == 0) return;
   const Isa isa = active_isa();
   detail::FirstFailure fail;
-  visit_codec(spec, [&](auto tag) {
-    using C = typename decltype(tag)::type;
-    const typename C::Layout lay = C::layout(spec);
-    parallel_rows(x.rows, [&](int64_t b, int64_t e) {
-      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
-      switch (isa) {
-#if KAKEYA_X86_DISPATCH
-        case Isa::kAVX512: detail::encode_rows_avx512<C, In>(lay, x, codes, b, e, scratch.data(), fail); break;
-        case Isa::kAVX2: detail::encode_rows_avx2<C, In>(lay, x, codes, b, e, scratch.data(), fail); break;
-#endif
-        default: detail::encode_rows_baseline<C, In>(lay, x, codes, b, e, scratch.data(), fail); break;
-      }
-    });
-  });
+  switch (isa) {
+    case Isa::kAVX512: detail::encode_with<Isa::kAVX512, In>(spec, x, codes, fail); break;
+    case Isa::kAVX2: detail::encode_with<Isa::kAVX2, In>(spec, x, codes, fail); break;
+    default: detail::encode_with<Isa::kBaseline, In>(spec, x, codes, fail); break;
+  }
   if (fail.failed())
     throw InvalidArgument(detail::describe_encode_failure(spec, fail.row(), fail.diag()), fail.diag().status);
 }
@@ -173,25 +209,32 @@ void decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out,
   if (out.rows == 0) return;
   const Isa isa = active_isa();
   detail::FirstFailure fail;
-  visit_codec(spec, [&](auto tag) {
-    using C = typename decltype(tag)::type;
-    const typename C::Layout lay = C::layout(spec);
-    parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
-      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
-      float* const s = scratch.data();
-      switch (isa) {
-#if KAKEYA_X86_DISPATCH
-        case Isa::kAVX512: detail::decode_rows_avx512<C, Out>(lay, codes, out, b, e, s, bad_rows, fail); break;
-        case Isa::kAVX2: detail::decode_rows_avx2<C, Out>(lay, codes, out, b, e, s, bad_rows, fail); break;
-#endif
-        default: detail::decode_rows_baseline<C, Out>(lay, codes, out, b, e, s, bad_rows, fail); break;
-      }
-    });
-  });
+  switch (isa) {
+    case Isa::kAVX512: detail::decode_with<Isa::kAVX512, Out>(spec, codes, out, bad_rows, fail); break;
+    case Isa::kAVX2: detail::decode_with<Isa::kAVX2, Out>(spec, codes, out, bad_rows, fail); break;
+    default: detail::decode_with<Isa::kBaseline, Out>(spec, codes, out, bad_rows, fail); break;
+  }
   if (fail.failed() && !bad_rows) throw CorruptCode(detail::describe_decode_failure(spec, fail.row(), fail.diag()));
 }
 
 #if KAKEYA_EXTERN_TEMPLATE
+#define KAKEYA_CPU_EXTERN_ISA(I)                                                                      \
+  extern template void detail::encode_with<I, float>(const CodecSpec&, StridedBatch<const float>, CodeBatch, \
+                                                     detail::FirstFailure&);                            \
+  extern template void detail::encode_with<I, f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch, \
+                                                   detail::FirstFailure&);                              \
+  extern template void detail::encode_with<I, bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch, \
+                                                    detail::FirstFailure&);                             \
+  extern template void detail::decode_with<I, float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>, \
+                                                     uint8_t*, detail::FirstFailure&);                  \
+  extern template void detail::decode_with<I, f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>, \
+                                                   uint8_t*, detail::FirstFailure&);                    \
+  extern template void detail::decode_with<I, bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>, \
+                                                    uint8_t*, detail::FirstFailure&);
+KAKEYA_CPU_EXTERN_ISA(Isa::kBaseline)
+KAKEYA_CPU_EXTERN_ISA(Isa::kAVX2)
+KAKEYA_CPU_EXTERN_ISA(Isa::kAVX512)
+#undef KAKEYA_CPU_EXTERN_ISA
 extern template void encode<float>(const CodecSpec&, StridedBatch<const float>, CodeBatch);
 extern template void encode<f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch);
 extern template void encode<bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch);
