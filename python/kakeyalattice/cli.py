@@ -2,7 +2,8 @@
 """Command line (also `python -m kakeyalattice ...`):
   kakeyalattice stage075 {run,audit,sweep} --out DIR [options]   DeepSeek-V4-Flash audit
   kakeyalattice rd --dim D --out DIR [--data FILE.npy]           rate–distortion landscape
-  kakeyalattice codecs                                           the factory's codec names"""
+  kakeyalattice codecs                                           the factory's codec names
+  kakeyalattice info [--json]                                    version, CPU ISA, threads, CUDA, formats"""
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,29 @@ def main(argv=None) -> int:
     rd.add_argument("--seed", type=int, default=0)
     rd.add_argument("--families", default=None, help="comma list of codec families (default: all)")
     sub.add_parser("codecs", help="list the codec factory's names and parameters")
+    info = sub.add_parser("info", help="version, the CPU instruction set in use, threads, CUDA, formats")
+    info.add_argument("--json", action="store_true", help="print the build_info() dict as JSON")
     args = ap.parse_args(argv)
+
+    if args.cmd == "info":
+        import json
+
+        from . import build_info
+
+        bi = build_info()
+        if args.json:
+            print(json.dumps(bi, indent=2))
+            return 0 if bi.get("isa") else 2
+        isa = bi["isa"] if bi.get("isa") else f"ERROR: {bi.get('isa_error')}"
+        env = f" (KAKEYA_ISA={bi['isa_env']})" if bi["isa_env"] else ""
+        print(f"kakeyalattice {bi['version']}")
+        print(f"cpu isa:         {isa}{env}; this CPU runs {', '.join(bi['isa_supported'])}")
+        print(f"compiled for:    {bi['compiled_baseline']}")
+        print(f"threads:         {bi['threads']}")
+        print(f"cuda:            {'built' if bi['cuda_built'] else 'not built'}"
+              f"{', device available' if bi['cuda_device'] else ''}")
+        print(f"format versions: {', '.join(str(v) for v in bi['format_versions'])}")
+        return 0 if bi.get("isa") else 2
 
     if args.cmd == "codecs":
         from . import codec_info
