@@ -4,7 +4,8 @@
   kakeyalattice rd --dim D --out DIR [--data FILE.npy]           rate–distortion landscape
   kakeyalattice codecs                                           the factory's codec names
   kakeyalattice hf-eval [--model DIR] --out DIR [options]        end-to-end quality in a transformers
-                                                                 model (needs the [hf] extra)"""
+                                                                 model (needs the [hf] extra)
+  kakeyalattice info [--json]                                    version, CPU ISA, threads, CUDA, formats"""
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,31 @@ def main(argv=None) -> int:
     hf.add_argument("--batch", type=int, default=32, help="encoders: sentences per forward")
     hf.add_argument("--threads", type=int, default=0, help="C++ and torch threads (0 = defaults)")
     hf.add_argument("--quiet", action="store_true", help="no progress bar")
+    info = sub.add_parser("info", help="version, the CPU instruction set in use, threads, CUDA, formats")
+    info.add_argument("--json", action="store_true", help="print the build_info() dict as JSON")
     args = ap.parse_args(argv)
     if args.cmd == "hf-eval":
         return _hf_eval(args, argv)
+
+    if args.cmd == "info":
+        import json
+
+        from . import build_info
+
+        bi = build_info()
+        if args.json:
+            print(json.dumps(bi, indent=2))
+            return 0 if bi.get("isa") else 2
+        isa = bi["isa"] if bi.get("isa") else f"ERROR: {bi.get('isa_error')}"
+        env = f" (KAKEYA_ISA={bi['isa_env']})" if bi["isa_env"] else ""
+        print(f"kakeyalattice {bi['version']}")
+        print(f"cpu isa:         {isa}{env}; this CPU runs {', '.join(bi['isa_supported'])}")
+        print(f"compiled for:    {bi['compiled_baseline']}")
+        print(f"threads:         {bi['threads']}")
+        print(f"cuda:            {'built' if bi['cuda_built'] else 'not built'}"
+              f"{', device available' if bi['cuda_device'] else ''}")
+        print(f"format versions: {', '.join(str(v) for v in bi['format_versions'])}")
+        return 0 if bi.get("isa") else 2
 
     if args.cmd == "codecs":
         from . import codec_info
