@@ -139,7 +139,7 @@ void block_scaled_encode_chunks(const BlockScaledLayout& l, const float* x, uint
       }
     }
   }
-  for (int32_t i = l.scales_offset + l.groups(); i < l.code_bytes; ++i) rec[i] = 0;
+  for (int32_t i = block_scaled_pad_begin(l); i < l.code_bytes; ++i) rec[i] = 0;
 }
 
 }  // namespace

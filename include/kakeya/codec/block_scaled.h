@@ -97,6 +97,12 @@ KAKEYA_HD void block_scale(const BlockScaledLayout& l, float amax, uint8_t* byte
   return true;
 }
 
+/// First pad byte of a record (v4_native pads its trailing scale bytes to a multiple of
+/// 8, written as zero); code_bytes when the layout has none (scales before the values).
+[[nodiscard]] KAKEYA_HD int32_t block_scaled_pad_begin(const BlockScaledLayout& l) noexcept {
+  return l.scales_offset > l.vals_offset ? l.scales_offset + l.groups() : l.code_bytes;
+}
+
 /// Encodes group g (x[g·group, (g+1)·group)) into its scale byte and element codes;
 /// false (record untouched past what it wrote) when the group holds a non-finite value.
 /// The record's value bytes of the group must be zero on entry (E2M1 codes are ORed).

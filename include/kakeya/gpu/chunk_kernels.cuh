@@ -172,7 +172,7 @@ __global__ void block_scaled_encode_kernel(BlockScaledLayout lay, ChunkGeometry 
       store_bytes(t + 8, bad ? 0 : packed_hi, 8);
     }
     if (c == 0)  // v4_native pads its scale bytes to a multiple of 8: written as zero
-      for (int32_t i = lay.scales_offset + lay.groups(); i < lay.code_bytes; ++i) rec[i] = 0;
+      for (int32_t i = block_scaled_pad_begin(lay); i < lay.code_bytes; ++i) rec[i] = 0;
   });
 }
 
