@@ -434,7 +434,10 @@ __global__ void __launch_bounds__(kMmaThreads, (kNW > 8 ? 1 : 2))
       for (int nt = 0; nt < 2; ++nt) {
         const int32_t tc = tn * 16 + nt * 8 + 2 * tig;
         const int32_t h0 = mh * 16 + gid, h1 = h0 + 8;
-        const bool v0 = tile0 + tc < t1, v1 = tile0 + tc + 1 < t1;
+        // Masked: past the split's end, or no record (bad block id, reported): as the
+        // legacy kernel, such tokens take no weight.
+        const int32_t* ko = offs + buf * T;
+        const bool v0 = tile0 + tc < t1 && ko[tc] >= 0, v1 = tile0 + tc + 1 < t1 && ko[tc + 1] >= 0;
         if (h0 < gc) {
           sS[h0 * lds + tc] = v0 ? acc[nt][0] * a.scale : -INFINITY;
           sS[h0 * lds + tc + 1] = v1 ? acc[nt][1] * a.scale : -INFINITY;
