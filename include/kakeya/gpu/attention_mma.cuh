@@ -456,11 +456,14 @@ __global__ void __launch_bounds__(kMmaThreads, (kNW > 8 ? 1 : 2))
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
       const float m_old = sM[h];
+      // A tile whose tokens all lack records (reported) keeps m = −inf: exponentiate
+      // against 0 then, so that no −inf − (−inf) = NaN appears.
       const float m_new = fmaxf(m_old, mx);
-      const float alpha = expf(m_old - m_new);  // 0 on the first tile (m_old = −inf)
+      const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+      const float alpha = expf(m_old - m_use);  // 0 on the first tile (m_old = −inf)
       float sum = 0.0f;
       for (int32_t t = lane; t < T; t += 32) {
-        const float p = expf(sS[h * lds + t] - m_new);  // 0 for masked tokens
+        const float p = expf(sS[h * lds + t] - m_use);  // 0 for masked tokens
         sum += p;
         for (int32_t g = 0; g < a.ngv; ++g) {
           float r = p * sVs[t * a.ngv + g];
