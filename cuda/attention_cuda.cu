@@ -2,8 +2,12 @@
 // Launchers of decode attention and paged append (see include/kakeya/gpu/attention.h).
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "kakeya/gpu/attention.cuh"
 #include "kakeya/gpu/attention.h"
+#include "kakeya/gpu/attention_mma.cuh"
 #include "launch.cuh"
 
 namespace kakeya::gpu {
@@ -57,6 +61,104 @@ void dispatch_shape(KR kr, VR vr, const PagedKV<const uint8_t>& cache, const Att
   }
 }
 
+int max_smem_optin() noexcept {
+  int dev = 0, n = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+    return 99 * 1024;
+  return n > 0 ? n : 99 * 1024;
+}
+
+/// Splits of the MMA kernel, from the shape only (so that plan_decode_attention needs no
+/// codec): enough CTAs for ~4 per SM, but each split at least max(256, 20·G/roles)
+/// tokens, which keeps the per-split workspace traffic (G·(dim+2)·4 bytes written and
+/// read) under ~1/2 of the records read at ~0.8 bytes per coordinate.
+void mma_splits(const AttentionShape& s, int32_t max_len, bool shared_guess, int32_t* splits, int32_t* tokens) {
+  const int32_t group = s.kv_heads > 0 ? s.q_heads / s.kv_heads : 1;
+  const int64_t ctas = std::max<int64_t>(1, static_cast<int64_t>(s.batch) * s.kv_heads);
+  const int64_t target = 4LL * sm_count();
+  const int32_t len = max_len > 0 ? max_len : 1;
+  const int32_t roles = shared_guess ? 1 : 2;
+  const int32_t min_tokens = std::max(256, 20 * group / roles);
+  int64_t sp = ctas >= target ? 1 : (target + ctas - 1) / ctas;
+  sp = std::max<int64_t>(1, std::min<int64_t>(sp, (len + min_tokens - 1) / min_tokens));
+  *splits = static_cast<int32_t>(sp);
+  *tokens = (len + *splits - 1) / *splits;
+}
+
+/// Geometry of the MMA kernel for one codec pair and precision: the largest head chunk
+/// (a divisor of G, <= 64) and token tile whose shared memory fits the device.
+bool mma_geometry(const AttentionShape& s, int64_t kb, int64_t vb, int32_t kgroups, int32_t vgroups, bool shared,
+                  int32_t qt, int32_t pt, detail::MmaArgs* a, size_t* smem) {
+  const int32_t group = s.q_heads / s.kv_heads;
+  const size_t limit = static_cast<size_t>(max_smem_optin());
+  for (int32_t gc = std::min(group, 64); gc >= 1; --gc) {
+    if (group % gc) continue;
+    for (int32_t t : {64, 32, 16}) {
+      detail::MmaArgs g{};
+      g.s = s;
+      g.gc = gc;
+      g.chunks = group / gc;
+      g.mt = 1;
+      while (16 * g.mt < gc) g.mt *= 2;
+      g.tile = t;
+      g.kspan = static_cast<int32_t>((kb + 15 + 15) / 16 * 16 + 16);
+      g.vspan = shared ? 0 : static_cast<int32_t>((vb + 15 + 15) / 16 * 16 + 16);
+      g.ngk = kgroups;
+      g.ngv = shared ? kgroups : vgroups;
+      g.wpa = std::min(detail::kMmaWarps / g.mt, s.dim / 16);
+      g.nw = s.dim / (8 * g.wpa);
+      const size_t bytes = detail::mma_smem_layout(g, qt, pt, shared);
+      if (bytes <= limit && g.nw <= 32 && g.nw % 2 == 0) {
+        *a = g;
+        *smem = bytes;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+template <class KD, class VD, int kQT, int kPT, int kNW>
+void launch_mma_kernel(KD kd, VD vd, const detail::MmaArgs& a, size_t smem, int32_t splits, cudaStream_t st) {
+  const auto kernel = detail::decode_attention_mma_kernel<KD, VD, kQT, kPT, kNW>;
+  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  const dim3 grid(static_cast<unsigned>(a.s.batch * a.s.kv_heads * a.chunks), static_cast<unsigned>(splits));
+  kernel<<<grid, detail::kMmaThreads, smem, st>>>(kd, vd, a);
+}
+
+template <class KD, class VD, class Q, class Out>
+void launch_mma(KD kd, VD vd, const PagedKV<const uint8_t>& cache, const AttentionShape& s, const AttentionPlan& plan,
+                int32_t kgroups, int32_t vgroups, bool rot, AttentionPrecision prec, const Q* q, Out* out, float* ws,
+                int32_t* flag, cudaStream_t st) {
+  const int32_t d = s.dim;
+  const bool split = prec == AttentionPrecision::kSplit;
+  const int32_t qt = split ? 3 : 1, pt = split ? 2 : 1;
+  detail::MmaArgs a{};
+  size_t smem = 0;
+  KAKEYA_CHECK(mma_geometry(s, cache.k_bytes, cache.v_bytes, kgroups, vgroups, cache.shared(), qt, pt, &a, &smem),
+               "no MMA attention geometry fits shared memory for dim = ", d);
+  a.cache = cache;
+  a.split_tokens = plan.mma_split_tokens;
+  a.scale = s.scale;
+  a.q_dom = ws;
+  a.ws = ws + static_cast<size_t>(s.batch) * s.q_heads * d;
+  a.error_flag = flag;
+  const int32_t p = d & -d;
+  detail::attention_prepare_queries<Q><<<static_cast<unsigned>(s.batch * s.q_heads), 128, d * sizeof(float), st>>>(
+      q, d, p, rot, ws);
+  const bool small = a.nw <= 4;
+  if (split) {
+    if (small) launch_mma_kernel<KD, VD, 3, 2, 4>(kd, vd, a, smem, plan.mma_splits, st);
+    else launch_mma_kernel<KD, VD, 3, 2, 32>(kd, vd, a, smem, plan.mma_splits, st);
+  } else {
+    if (small) launch_mma_kernel<KD, VD, 1, 1, 4>(kd, vd, a, smem, plan.mma_splits, st);
+    else launch_mma_kernel<KD, VD, 1, 1, 32>(kd, vd, a, smem, plan.mma_splits, st);
+  }
+  detail::decode_attention_reduce_kernel<Out><<<static_cast<unsigned>(s.batch * s.q_heads), 128, d * sizeof(float), st>>>(
+      a.ws, plan.mma_splits, d, p, rot, out);
+}
+
 }  // namespace
 
 AttentionPlan plan_decode_attention(const AttentionShape& s, int32_t max_seq_len) noexcept {
@@ -70,15 +172,37 @@ AttentionPlan plan_decode_attention(const AttentionShape& s, int32_t max_seq_len
   splits = std::max(1, std::min(splits, (len + 255) / 256));
   p.splits = splits;
   p.split_tokens = (len + splits - 1) / splits;
+  mma_splits(s, max_seq_len, false, &p.mma_splits, &p.mma_split_tokens);
+  const int32_t most = std::max(splits, p.mma_splits);
   p.workspace_bytes = sizeof(float) * (static_cast<size_t>(s.batch) * s.q_heads * s.dim +
-                                       static_cast<size_t>(s.batch) * s.q_heads * splits * (s.dim + 2));
+                                       static_cast<size_t>(s.batch) * s.q_heads * most * (s.dim + 2));
   return p;
+}
+
+AttentionOptions resolve_attention_options(const AttentionOptions& opt) noexcept {
+  AttentionOptions r = opt;
+  if (r.kernel == AttentionKernel::kAuto) {
+    const char* e = std::getenv("KAKEYA_ATTN_KERNEL");
+    r.kernel = (e && !std::strcmp(e, "legacy")) ? AttentionKernel::kLegacy : AttentionKernel::kMma;
+  }
+  const char* pe = std::getenv("KAKEYA_ATTN_PRECISION");
+  if (pe && !std::strcmp(pe, "bf16")) r.precision = AttentionPrecision::kBF16;
+  if (pe && !std::strcmp(pe, "split")) r.precision = AttentionPrecision::kSplit;
+  return r;
 }
 
 template <class Q, class Out>
 Status decode_attention(const CodecSpec& ks, const CodecSpec* vs, PagedKV<const uint8_t> cache, const AttentionShape& s,
                         int32_t max_seq_len, const Q* q, Out* out, void* workspace, size_t workspace_bytes,
                         int32_t* flag, cudaStream_t st) noexcept {
+  return decode_attention<Q, Out>(ks, vs, cache, s, max_seq_len, q, out, workspace, workspace_bytes, flag,
+                                  AttentionOptions{}, st);
+}
+
+template <class Q, class Out>
+Status decode_attention(const CodecSpec& ks, const CodecSpec* vs, PagedKV<const uint8_t> cache, const AttentionShape& s,
+                        int32_t max_seq_len, const Q* q, Out* out, void* workspace, size_t workspace_bytes,
+                        int32_t* flag, const AttentionOptions& options, cudaStream_t st) noexcept {
   try {
     kakeya::detail::check_paged(ks, vs, cache, s, false);
     KAKEYA_CHECK(attention_dim_ok(s.dim), "dim = ", s.dim, " is not supported by the GPU attention kernel "
@@ -98,6 +222,30 @@ Status decode_attention(const CodecSpec& ks, const CodecSpec* vs, PagedKV<const 
                  " is less than the plan's ", plan.workspace_bytes);
     float* ws = static_cast<float*>(workspace);
     const bool sh = cache.shared();
+    const AttentionOptions opt = resolve_attention_options(options);
+    if (opt.kernel == AttentionKernel::kMma) {
+      const int32_t d = s.dim;
+      switch (ks.kind) {
+        case CodecKind::kLattice: {
+          const LatticeLayout kl = ks.layout(), vl = vspec.layout();
+          const detail::MmaLatticeDec kd{kl, make_e8_unrank(kl.q), hadamard_norm(kl.hadamard_log2)};
+          const detail::MmaLatticeDec vd{vl, make_e8_unrank(vl.q), hadamard_norm(vl.hadamard_log2)};
+          launch_mma(kd, vd, cache, s, plan, 1, 1, true, opt.precision, q, out, ws, flag, st);
+          break;
+        }
+        case CodecKind::kFP8Per64: {
+          const detail::MmaFP8Dec r{d};
+          launch_mma(r, r, cache, s, plan, d / kFP8Group, d / kFP8Group, false, opt.precision, q, out, ws, flag, st);
+          break;
+        }
+        default: {
+          const detail::MmaBF16Dec r{d};
+          launch_mma(r, r, cache, s, plan, 1, 1, false, opt.precision, q, out, ws, flag, st);
+          break;
+        }
+      }
+      return check_launch("kakeya::gpu::decode_attention (mma)");
+    }
     switch (ks.kind) {
       case CodecKind::kLattice: {
         const detail::LatticeReader<E8> kr{ks.layout()}, vr{vspec.layout()};
@@ -161,6 +309,15 @@ Status append_kv(const CodecSpec& ks, const CodecSpec* vs, const In* k_new, cons
 template Status decode_attention<float, float>(const CodecSpec&, const CodecSpec*, PagedKV<const uint8_t>,
                                                const AttentionShape&, int32_t, const float*, float*, void*, size_t,
                                                int32_t*, cudaStream_t) noexcept;
+template Status decode_attention<float, float>(const CodecSpec&, const CodecSpec*, PagedKV<const uint8_t>,
+                                               const AttentionShape&, int32_t, const float*, float*, void*, size_t,
+                                               int32_t*, const AttentionOptions&, cudaStream_t) noexcept;
+template Status decode_attention<bf16, float>(const CodecSpec&, const CodecSpec*, PagedKV<const uint8_t>,
+                                              const AttentionShape&, int32_t, const bf16*, float*, void*, size_t,
+                                              int32_t*, const AttentionOptions&, cudaStream_t) noexcept;
+template Status decode_attention<bf16, bf16>(const CodecSpec&, const CodecSpec*, PagedKV<const uint8_t>,
+                                             const AttentionShape&, int32_t, const bf16*, bf16*, void*, size_t,
+                                             int32_t*, const AttentionOptions&, cudaStream_t) noexcept;
 template Status decode_attention<bf16, float>(const CodecSpec&, const CodecSpec*, PagedKV<const uint8_t>,
                                               const AttentionShape&, int32_t, const bf16*, float*, void*, size_t,
                                               int32_t*, cudaStream_t) noexcept;

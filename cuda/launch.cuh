@@ -4,9 +4,11 @@
 #include <cuda_runtime.h>
 
 #include <exception>
+#include <type_traits>
 #include <string>
 
 #include "kakeya/gpu/codec.h"
+#include "kakeya/gpu/chunk_kernels.cuh"
 #include "kakeya/gpu/kernels.cuh"
 #include "kakeya/view/checks.h"
 
@@ -90,9 +92,97 @@ void check_rowwise(const CodecSpec& spec) {
                  " kernel's limit ", detail::kRowwiseScratchDim);
 }
 
+/// CTAs of a persistent chunk-kernel launch: enough for every row batch, at most what
+/// the device holds at once (2048 threads per multiprocessor).
+inline unsigned persistent_blocks(int64_t batches, int threads) {
+  int dev = 0, sms = 132;
+  if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  const int64_t cap = static_cast<int64_t>(sms) * (2048 / threads);
+  return static_cast<unsigned>(batches < cap ? batches : cap);
+}
+
+inline bool pow2_upto32(int32_t n) { return n >= 1 && n <= 32 && (n & (n - 1)) == 0; }
+
+/// Whether the chunk kernels (thread per 8 coordinates, group lanes aligned in the row)
+/// take this codec; the others run the row-wise kernel.
+template <class C>
+bool use_chunk_kernels(const CodecSpec& spec) {
+  if (spec.dim % detail::kChunk != 0 || spec.dim > kMaxGroupDim) return false;
+  if constexpr (C::kKind == CodecKind::kLloydMax || C::kKind == CodecKind::kBF16) {
+    return true;
+  } else if constexpr (C::kKind == CodecKind::kInt) {
+    return spec.group % detail::kChunk == 0 && pow2_upto32(spec.group / detail::kChunk);
+  } else if constexpr (std::is_same_v<typename C::Layout, BlockScaledLayout>) {
+    const BlockScaledLayout l = C::layout(spec);
+    const int32_t gl = l.group / detail::kChunk;
+    return l.group % detail::kChunk == 0 && pow2_upto32(gl) && (spec.dim / detail::kChunk) % gl == 0;
+  } else {
+    return false;
+  }
+}
+
+/// The bf16 codec is the v4_native tail alone: a block-scaled layout with no groups,
+/// every coordinate a bf16 tail value (the same finiteness rules as bf16_encode/decode).
+inline BlockScaledLayout bf16_as_tail(int32_t dim) {
+  BlockScaledLayout l{};
+  l.elem = ElemFormat::kE4M3;
+  l.rule = ScaleRule::kUE8M0Ceil;
+  l.group = detail::kChunk;
+  l.scaled_dims = 0;
+  l.tail_dims = dim;
+  l.tail_offset = 0;
+  l.code_bytes = 2 * dim;
+  l.scales_offset = l.code_bytes;
+  return l;
+}
+
+template <class C>
+auto chunk_layout(const CodecSpec& spec) {
+  if constexpr (C::kKind == CodecKind::kBF16) return bf16_as_tail(spec.dim);
+  else return C::layout(spec);
+}
+
+template <class C, class In, class Dst>
+void launch_chunk_encode(const CodecSpec& spec, StridedBatch<const In> x, Dst codes, int32_t* flag,
+                         cudaStream_t st) {
+  const detail::ChunkGeometry g = detail::fp8_geometry(spec.dim);
+  const unsigned blocks = persistent_blocks((x.rows + g.rows - 1) / g.rows, g.threads);
+  if constexpr (C::kKind == CodecKind::kLloydMax) {
+    detail::lloydmax_encode_kernel<In, Dst><<<blocks, g.threads, detail::lloydmax_smem_bytes(g), st>>>(
+        C::layout(spec), g, x, codes, flag);
+  } else if constexpr (C::kKind == CodecKind::kInt) {
+    detail::int_encode_kernel<In, Dst><<<blocks, g.threads, 0, st>>>(C::layout(spec), g, x, codes, flag);
+  } else {
+    detail::block_scaled_encode_kernel<In, Dst><<<blocks, g.threads, 0, st>>>(chunk_layout<C>(spec), g, x, codes,
+                                                                              flag);
+  }
+}
+
+template <class C, class Out>
+void launch_chunk_decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out, int32_t* flag,
+                         cudaStream_t st) {
+  const detail::ChunkGeometry g = detail::fp8_geometry(spec.dim);
+  const unsigned blocks = persistent_blocks((out.rows + g.rows - 1) / g.rows, g.threads);
+  if constexpr (C::kKind == CodecKind::kLloydMax) {
+    detail::lloydmax_decode_kernel<Out><<<blocks, g.threads, detail::lloydmax_smem_bytes(g), st>>>(
+        C::layout(spec), g, codes, out, flag);
+  } else if constexpr (C::kKind == CodecKind::kInt) {
+    detail::int_decode_kernel<Out><<<blocks, g.threads, 0, st>>>(C::layout(spec), g, codes, out, flag);
+  } else {
+    detail::block_scaled_decode_kernel<Out><<<blocks, g.threads, 0, st>>>(chunk_layout<C>(spec), g, codes, out,
+                                                                          flag);
+  }
+}
+
+template <class C>
+inline constexpr bool kHasChunkKernels =
+    C::kKind == CodecKind::kLloydMax || C::kKind == CodecKind::kInt || C::kKind == CodecKind::kBF16 ||
+    std::is_same_v<typename C::Layout, BlockScaledLayout>;
+
 /// Encode of x into any destination (CodeBatch or PagedDst) for every codec of the
-/// registry: dedicated kernels for the lattice codecs and fp8_per64, the row-wise
-/// kernel over the shared per-vector code for the others.
+/// registry: dedicated kernels for the lattice codecs, fp8_per64 and (where the group
+/// geometry allows, see use_chunk_kernels) the peer codecs; the row-wise kernel over
+/// the shared per-vector code for the rest (bf16, odd dims or groups).
 template <class In, class Dst>
 void launch_encode(const CodecSpec& spec, StridedBatch<const In> x, Dst codes, bool fp8_words, int32_t* flag,
                    cudaStream_t st) {
@@ -108,6 +198,9 @@ void launch_encode(const CodecSpec& spec, StridedBatch<const In> x, Dst codes, b
       detail::fp8_encode_kernel<In, Dst><<<static_cast<unsigned>((x.rows + g.rows - 1) / g.rows), g.threads, 0, st>>>(
           g, x, codes, flag, aligned16(x.data, x.row_stride), fp8_words);
     } else {
+      if constexpr (kHasChunkKernels<C>) {
+        if (use_chunk_kernels<C>(spec)) return launch_chunk_encode<C>(spec, x, codes, flag, st);
+      }
       check_rowwise<C>(spec);
       detail::rowwise_encode_kernel<C, In, Dst><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
           C::layout(spec), x, codes, flag);
@@ -131,6 +224,9 @@ void launch_decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out
       detail::fp8_decode_kernel<Out><<<static_cast<unsigned>((out.rows + g.rows - 1) / g.rows), g.threads, 0, st>>>(
           g, codes, out, flag, aligned16(out.data, out.row_stride), fp8_words);
     } else {
+      if constexpr (kHasChunkKernels<C>) {
+        if (use_chunk_kernels<C>(spec)) return launch_chunk_decode<C>(spec, codes, out, flag, st);
+      }
       check_rowwise<C>(spec);
       detail::rowwise_decode_kernel<C, Out><<<static_cast<unsigned>((out.rows + 127) / 128), 128, 0, st>>>(
           C::layout(spec), codes, out, flag);

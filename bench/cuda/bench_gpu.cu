@@ -75,10 +75,17 @@ int main(int argc, char** argv) {
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 10),
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 38),
                                     CodecSpec::make_fp8_per64(sh.dim),
+                                    CodecSpec::make_v4_native(sh.dim),
+                                    CodecSpec::make_v41_mxfp8(sh.dim),
+                                    CodecSpec::make_mxfp8(sh.dim),
                                     CodecSpec::make_nvfp4(sh.dim, 0.00223f),
                                     CodecSpec::make_mxfp4(sh.dim),
                                     CodecSpec::make_int(sh.dim, 4, 64),
-                                    CodecSpec::make_lloydmax(sh.dim, 4)};
+                                    CodecSpec::make_int(sh.dim, 8, 32),
+                                    CodecSpec::make_lloydmax(sh.dim, 2),
+                                    CodecSpec::make_lloydmax(sh.dim, 4),
+                                    CodecSpec::make_lloydmax(sh.dim, 8),
+                                    CodecSpec::make_bf16(sh.dim)};
     for (const auto& spec : specs) {
       const int64_t cbytes = spec.code_bytes();
       uint8_t* codes;

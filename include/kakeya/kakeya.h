@@ -19,6 +19,7 @@
 #include "kakeya/codec/spec.h"
 #include "kakeya/config.h"
 #include "kakeya/cpu/codec.h"
+#include "kakeya/cpu/isa.h"
 #include "kakeya/cpu/metrics.h"
 #include "kakeya/cpu/parallel.h"
 #include "kakeya/error.h"

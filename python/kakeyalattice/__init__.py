@@ -15,6 +15,7 @@ from __future__ import annotations
 from ._codec import (  # noqa: F401
     BF16Codec,
     Codec,
+    build_info,
     CodecBase,
     codec,
     codec_info,
@@ -29,6 +30,7 @@ from ._codec import (  # noqa: F401
     per_vector_error,
     rel_mse,
     set_num_threads,
+    set_isa,
     compare,
 )
 from ._core import (  # noqa: F401
@@ -47,5 +49,5 @@ __all__ = [
     "KakeyaError", "KakeyaValueError", "KakeyaTypeError", "KakeyaCorruptCode", "KakeyaRuntimeError",
     "Codec", "FP8Per64Codec", "V4NativeCodec", "BF16Codec", "codec_from_spec",
     "rel_mse", "cosine", "max_abs_error", "per_vector_error", "compare",
-    "set_num_threads", "num_threads", "FORMAT_VERSION", "WITH_CUDA", "__version__",
+    "set_num_threads", "num_threads", "set_isa", "build_info", "FORMAT_VERSION", "WITH_CUDA", "__version__",
 ]

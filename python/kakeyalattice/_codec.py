@@ -329,3 +329,22 @@ def set_num_threads(n: int) -> None:
 
 def num_threads() -> int:
     return _core.num_threads()
+
+
+def set_isa(name: str) -> None:
+    """Forces the instruction set of later CPU batch calls: 'avx512', 'avx2', 'baseline'
+    or 'auto' (the best this CPU runs; also the KAKEYA_ISA environment variable)."""
+    _core.set_isa(str(name))
+
+
+def build_info() -> dict:
+    """What this build is and what it does here: version, the CPU instruction set the
+    dispatcher picked (and those this CPU runs), threads, CUDA, storage format versions."""
+    info = {"version": _core.__version__}
+    info.update(_core.isa_info())
+    info["threads"] = _core.num_threads()
+    info["cuda_built"] = bool(_core.WITH_CUDA)
+    gpu = getattr(_core, "gpu_available", None)
+    info["cuda_device"] = bool(gpu()) if gpu is not None else False
+    info["format_versions"] = [int(_core.FORMAT_VERSION)]
+    return info

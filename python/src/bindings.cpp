@@ -628,6 +628,34 @@ PYBIND11_MODULE(_core, m) {
   m.def("attention_reference", &attention_reference_host);
   m.def("compare", &compare_f32, py::arg("x"), py::arg("x_hat"));
   m.def("per_vector", &per_vector_f32, py::arg("x"), py::arg("x_hat"));
+  m.def("isa_info", [] {
+    py::dict d;
+    try {
+      d["isa"] = cpu::to_string(cpu::active_isa());
+    } catch (const InvalidArgument& e) {
+      d["isa"] = py::none();
+      d["isa_error"] = std::string(e.what());
+    }
+    py::list sup;
+    for (cpu::Isa i : cpu::supported_isas()) sup.append(cpu::to_string(i));
+    d["isa_supported"] = sup;
+    d["isa_env"] = cpu::isa_env();
+    // What the compile flags alone target (the "baseline" loops); anything above x86-64
+    // or aarch64 means a KAKEYA_NATIVE / KAKEYA_ARCH_FLAGS build that is not portable.
+#if defined(__AVX512F__)
+    d["compiled_baseline"] = "avx512 (not portable)";
+#elif defined(__AVX2__)
+    d["compiled_baseline"] = "avx2 (not portable)";
+#elif defined(__x86_64__)
+    d["compiled_baseline"] = "x86-64";
+#elif defined(__aarch64__)
+    d["compiled_baseline"] = "aarch64";
+#else
+    d["compiled_baseline"] = "generic";
+#endif
+    return d;
+  });
+  m.def("set_isa", &cpu::set_isa, py::arg("name"));
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));
   m.def("num_threads", &cpu::num_threads);
   m.def("hadamard_rotate", &hadamard_rotate_rows, py::arg("x"));

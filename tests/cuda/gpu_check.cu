@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -87,9 +88,35 @@ void convert(const std::vector<float>& x, std::vector<In>& out, int64_t n) {
   for (auto& th : pool) th.join();
 }
 
+// Error-path rows, after the adversarial ones: NaN, +Inf and -Inf at a few positions (the
+// last coordinate is in v4_native's bf16 tail), and a huge row (side values overflow).
+constexpr int64_t kFaultRow0 = 1000, kFaultRows = 8;
+void faults(std::vector<float>& x, int dim) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float vals[kFaultRows] = {nan, inf, -inf, nan, inf, -nan, 1e38f, 0.0f};
+  for (int64_t k = 0; k < kFaultRows; ++k) {
+    float* p = &x[(kFaultRow0 + k) * dim];
+    if (k == 6) {
+      for (int i = 0; i < dim; ++i) p[i] = (i % 2 ? -1e38f : 1e38f);
+      continue;
+    }
+    const int at = k == 7 ? dim - 1 : static_cast<int>((k * 37) % dim);
+    p[at] = k == 7 ? nan : vals[k];
+  }
+}
+
+// Corrupt records for the decode check: random bytes in rows [kFaultRow0 + 8, + 16), plus
+// every 0xff (NaN patterns, reserved scale bytes) in the next row.
+constexpr int64_t kCorruptRow0 = kFaultRow0 + kFaultRows, kCorruptRows = 9;
+void corrupt(std::vector<uint8_t>& c, int64_t cb, std::mt19937& g) {
+  for (int64_t r = kCorruptRow0; r < kCorruptRow0 + kCorruptRows; ++r)
+    for (int64_t i = 0; i < cb; ++i)
+      c[static_cast<size_t>(r * cb + i)] = r + 1 == kCorruptRow0 + kCorruptRows ? 0xff : static_cast<uint8_t>(g());
+}
+
 struct Result {
   std::string name, dtype;
-  int64_t vectors = 0, code_mismatch_rows = 0, decode_mismatch = 0;
+  int64_t vectors = 0, code_mismatch_rows = 0, decode_mismatch = 0, flag_mismatch = 0, bad_rows = 0;
   double seconds = 0;
 };
 
@@ -120,16 +147,31 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
     fill_gaussian(xf, rows * dim, seed + static_cast<uint64_t>(done));
     // Huge rows only where the input type and the scale format can hold them.
     const bool huge_ok = spec.kind == CodecKind::kLattice && spec.scale == ScaleFormat::kBF16 && !std::is_same_v<In, f16>;
+    const bool with_faults = done == 0 && rows >= kCorruptRow0 + kCorruptRows;
     if (done == 0) adversarial(xf, std::min<int64_t>(rows, 1000), dim, g, huge_ok);
+    if (with_faults) faults(xf, dim);
     convert<In>(xf, x, rows * dim);
+    // The CPU zeroes the records of rejected rows, encodes the others, then throws.
+    bool cpu_rejected = false;
     try {
       cpu::encode<In>(spec, contiguous<const In>(x.data(), rows, dim), {c_cpu.data(), rows, cb});
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: CPU encode rejected the test input: %s\n", res.name.c_str(), e.what());
-      res.code_mismatch_rows = -1;
-      break;
+    } catch (const InvalidArgument& e) {
+      cpu_rejected = true;
+      if (!with_faults) {
+        std::fprintf(stderr, "%s: CPU encode rejected the test input: %s\n", res.name.c_str(), e.what());
+        res.code_mismatch_rows = -1;
+        break;
+      }
     }
-    cpu::decode<float>(spec, {c_cpu.data(), rows, cb}, contiguous(o_cpu.data(), rows, dim));
+    // Decode input: the CPU codes with some records replaced by random bytes; the CPU
+    // decode with bad_rows gives the reference output (zeros for corrupt rows).
+    std::vector<uint8_t> c_dec(c_cpu.begin(), c_cpu.begin() + rows * cb);
+    if (with_faults) corrupt(c_dec, cb, g);
+    std::vector<uint8_t> bad(static_cast<size_t>(rows), 0);
+    cpu::decode<float>(spec, {c_dec.data(), rows, cb}, contiguous(o_cpu.data(), rows, dim), bad.data());
+    int64_t nbad = 0;
+    for (const uint8_t b : bad) nbad += b;
+    res.bad_rows += nbad;
     KAKEYA_CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
     KAKEYA_CK(cudaMemset(dflag, 0, sizeof(int32_t)));
     Status st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
@@ -137,21 +179,27 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
       std::fprintf(stderr, "encode launch failed: %s\n", gpu::last_error());
       std::exit(3);
     }
-    // decode the CPU codes on the GPU, so decode is checked independently of encode
-    KAKEYA_CK(cudaMemcpy(dc, c_cpu.data(), static_cast<size_t>(rows * cb), cudaMemcpyHostToDevice));
+    // decode the (partly corrupted) CPU codes on the GPU, so decode is checked
+    // independently of encode; poison the output first
+    KAKEYA_CK(cudaMemcpy(dc, c_dec.data(), static_cast<size_t>(rows * cb), cudaMemcpyHostToDevice));
+    KAKEYA_CK(cudaMemset(dout, 0x7f, static_cast<size_t>(rows * dim) * sizeof(float)));
     st = gpu::decode<float>(spec, {dc, rows, cb}, contiguous(dout, rows, dim), dflag, nullptr);
     if (st != Status::kOk) {
       std::fprintf(stderr, "decode launch failed: %s\n", gpu::last_error());
       std::exit(3);
     }
     KAKEYA_CK(cudaMemcpy(o_gpu.data(), dout, static_cast<size_t>(rows * dim) * sizeof(float), cudaMemcpyDeviceToHost));
-    // re-run the encode to compare its codes
-    KAKEYA_CK(cudaMemcpy(dx, x.data(), static_cast<size_t>(rows * dim) * sizeof(In), cudaMemcpyHostToDevice));
+    // re-run the encode into a poisoned buffer to compare its codes
+    KAKEYA_CK(cudaMemset(dc, 0xa5, static_cast<size_t>(rows * cb)));
     st = gpu::encode<In>(spec, contiguous<const In>(dx, rows, dim), {dc, rows, cb}, dflag, nullptr);
     KAKEYA_CK(cudaMemcpy(c_gpu.data(), dc, static_cast<size_t>(rows * cb), cudaMemcpyDeviceToHost));
     int32_t flag = 0;
     KAKEYA_CK(cudaMemcpy(&flag, dflag, sizeof flag, cudaMemcpyDeviceToHost));
-    if (flag != 0) std::fprintf(stderr, "%s: unexpected error flag %d\n", res.name.c_str(), flag);
+    const int32_t want = (cpu_rejected ? 1 : 0) | (nbad > 0 ? 2 : 0);  // kErrInput | kErrCorrupt
+    if (flag != want) {
+      std::fprintf(stderr, "%s %s: error flag %d, expected %d\n", res.name.c_str(), res.dtype.c_str(), flag, want);
+      ++res.flag_mismatch;
+    }
     if (std::memcmp(c_cpu.data(), c_gpu.data(), static_cast<size_t>(rows * cb)) != 0)
     for (int64_t r = 0; r < rows; ++r)
       if (std::memcmp(&c_cpu[r * cb], &c_gpu[r * cb], static_cast<size_t>(cb)) != 0) {
@@ -160,7 +208,10 @@ Result check(const CodecSpec& spec, int64_t total, uint64_t seed) {
       }
     if (std::memcmp(o_cpu.data(), o_gpu.data(), static_cast<size_t>(rows * dim) * 4) != 0)
       for (int64_t i = 0; i < rows * dim; ++i)
-        if (std::memcmp(&o_cpu[i], &o_gpu[i], 4) != 0) ++res.decode_mismatch;
+        if (std::memcmp(&o_cpu[i], &o_gpu[i], 4) != 0) {
+          if (res.decode_mismatch < 3) std::fprintf(stderr, "%s %s: decode mismatch at row %lld col %lld\n", res.name.c_str(), res.dtype.c_str(), static_cast<long long>(done + i / dim), static_cast<long long>(i % dim));
+          ++res.decode_mismatch;
+        }
     res.vectors += rows;
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -190,10 +241,11 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   // Each result is printed as soon as it is known (a crash later keeps the earlier lines).
   auto report = [](const Result& r) {
-    const bool ok = r.code_mismatch_rows == 0 && r.decode_mismatch == 0;
-    std::printf("%-28s %-8s vectors %10lld  code mismatches %lld  decode mismatches %lld  %s (%.1fs)\n", r.name.c_str(),
-                r.dtype.c_str(), static_cast<long long>(r.vectors), static_cast<long long>(r.code_mismatch_rows),
-                static_cast<long long>(r.decode_mismatch), ok ? "OK" : "MISMATCH", r.seconds);
+    const bool ok = r.code_mismatch_rows == 0 && r.decode_mismatch == 0 && r.flag_mismatch == 0;
+    std::printf("%-28s %-8s vectors %10lld  code mismatches %lld  decode mismatches %lld  flags %s  corrupt rows %lld  %s (%.1fs)\n",
+                r.name.c_str(), r.dtype.c_str(), static_cast<long long>(r.vectors),
+                static_cast<long long>(r.code_mismatch_rows), static_cast<long long>(r.decode_mismatch),
+                r.flag_mismatch ? "WRONG" : "ok", static_cast<long long>(r.bad_rows), ok ? "OK" : "MISMATCH", r.seconds);
     std::fflush(stdout);
   };
   auto push = [&](Result r) {
@@ -234,12 +286,13 @@ int main(int argc, char** argv) {
   if (f) std::fprintf(f, "{\"device\": \"%s\", \"results\": [\n", prop.name);
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    const bool ok = r.code_mismatch_rows == 0 && r.decode_mismatch == 0;
+    const bool ok = r.code_mismatch_rows == 0 && r.decode_mismatch == 0 && r.flag_mismatch == 0;
     bad += ok ? 0 : 1;
     if (f)
-      std::fprintf(f, "  {\"codec\": \"%s\", \"dtype\": \"%s\", \"vectors\": %lld, \"code_mismatch_rows\": %lld, \"decode_mismatch\": %lld}%s\n",
+      std::fprintf(f, "  {\"codec\": \"%s\", \"dtype\": \"%s\", \"vectors\": %lld, \"code_mismatch_rows\": %lld, \"decode_mismatch\": %lld, \"flag_mismatch\": %lld, \"corrupt_rows\": %lld}%s\n",
                    r.name.c_str(), r.dtype.c_str(), static_cast<long long>(r.vectors),
                    static_cast<long long>(r.code_mismatch_rows), static_cast<long long>(r.decode_mismatch),
+                   static_cast<long long>(r.flag_mismatch), static_cast<long long>(r.bad_rows),
                    i + 1 < results.size() ? "," : "");
   }
   if (f) {

@@ -68,45 +68,115 @@ KAKEYA_HD void block_scale(const BlockScaledLayout& l, float amax, uint8_t* byte
   return true;
 }
 
+/// The factor block_scaled_code multiplies by: 1/sf for the power-of-two (UE8M0) rules,
+/// where x / sf == x * (1/sf) bit for bit (sf = 2^k, k in [-127, 127], so 1/sf = 2^-k
+/// is an exact float32 and both forms round the same real number once; tested in
+/// test_formats.cpp over every scale byte); unused (0) for nvfp4, which divides.
+[[nodiscard]] KAKEYA_HD float block_scale_inverse(const BlockScaledLayout& l, float sf) noexcept {
+  return (l.rule != ScaleRule::kE4M3Tensor && sf > 0.0f) ? 1.0f / sf : 0.0f;
+}
+
+/// Element code of a finite value v in a group of element scale sf (inv from
+/// block_scale_inverse): cast(v / sf), 0 when sf = 0. E4M3 codes are bytes, E2M1 codes
+/// nibbles.
+[[nodiscard]] KAKEYA_HD uint8_t block_scaled_code(const BlockScaledLayout& l, float v, float sf,
+                                                  float inv) noexcept {
+  const float q = sf > 0.0f ? (l.rule == ScaleRule::kE4M3Tensor ? v / sf : v * inv) : 0.0f;
+  return l.elem == ElemFormat::kE4M3 ? float_to_e4m3(q) : float_to_e2m1(q);
+}
+
+/// Decoded value of element code c (byte or nibble) of a group with element scale sf;
+/// false for a NaN E4M3 code (corrupt record).
+[[nodiscard]] KAKEYA_HD bool block_scaled_value(const BlockScaledLayout& l, uint8_t c, float sf,
+                                                float* v) noexcept {
+  if (l.elem == ElemFormat::kE4M3) {
+    *v = e4m3_to_float(c) * sf;
+    return (c & 0x7fu) != 0x7fu;
+  }
+  *v = e2m1_to_float(c) * sf;
+  return true;
+}
+
+/// First pad byte of a record (v4_native pads its trailing scale bytes to a multiple of
+/// 8, written as zero); code_bytes when the layout has none (scales before the values).
+[[nodiscard]] KAKEYA_HD int32_t block_scaled_pad_begin(const BlockScaledLayout& l) noexcept {
+  return l.scales_offset > l.vals_offset ? l.scales_offset + l.groups() : l.code_bytes;
+}
+
+/// Encodes group g (x[g·group, (g+1)·group)) into its scale byte and element codes;
+/// false (record untouched past what it wrote) when the group holds a non-finite value.
+/// The record's value bytes of the group must be zero on entry (E2M1 codes are ORed).
+template <class In>
+[[nodiscard]] KAKEYA_HD bool block_scaled_encode_group(const BlockScaledLayout& l, const In* x, int32_t g,
+                                                       uint8_t* rec) noexcept {
+  const In* xg = x + g * l.group;
+  float amax = 0.0f;
+  uint32_t nonfinite = 0;
+  for (int32_t k = 0; k < l.group; ++k) {
+    const float v = element<In>::to_float(xg[k]);
+    nonfinite |= static_cast<uint32_t>(!detail::is_finite(v));
+    const float a = detail::abs_bits(v);
+    amax = a > amax ? a : amax;
+  }
+  if (nonfinite) return false;
+  uint8_t byte = 0;
+  float sf = 0.0f;
+  block_scale(l, amax, &byte, &sf);
+  const float inv = block_scale_inverse(l, sf);
+  rec[l.scales_offset + g] = byte;
+  for (int32_t k = 0; k < l.group; ++k) {
+    const int32_t i = g * l.group + k;
+    const uint8_t c = block_scaled_code(l, element<In>::to_float(xg[k]), sf, inv);
+    if (l.elem == ElemFormat::kE4M3) rec[l.vals_offset + i] = c;
+    else rec[l.vals_offset + i / 2] |= static_cast<uint8_t>(c << (4 * (i & 1)));
+  }
+  return true;
+}
+
+/// Tail (v4_native RoPE) value i as bf16; false when it is non-finite or rounds to
+/// infinity (`overflow` tells which).
+[[nodiscard]] KAKEYA_HD bool block_scaled_tail(float v, uint16_t* h, bool* overflow) noexcept {
+  *h = float_to_bf16(v);
+  *overflow = detail::is_finite(v);
+  return detail::is_finite(v) && detail::is_finite(bf16_to_float(*h));
+}
+
 template <class In>
 [[nodiscard]] KAKEYA_HD Diag block_scaled_encode(const BlockScaledLayout& l, const In* x,
                                                  uint8_t* rec) noexcept {
   for (int32_t i = 0; i < l.code_bytes; ++i) rec[i] = 0;
-  const bool e4m3 = l.elem == ElemFormat::kE4M3;
-  for (int32_t g = 0; g < l.groups(); ++g) {
-    const In* xg = x + g * l.group;
-    float amax = 0.0f;
-    uint32_t nonfinite = 0;
-    for (int32_t k = 0; k < l.group; ++k) {
-      const float v = element<In>::to_float(xg[k]);
-      nonfinite |= static_cast<uint32_t>(!detail::is_finite(v));
-      const float a = detail::abs_bits(v);
-      amax = a > amax ? a : amax;
-    }
-    if (nonfinite) return reject_record(rec, l.code_bytes, input_fault(x, l.scaled_dims, Fault::kNonFinite, 0.0f));
-    uint8_t byte = 0;
-    float sf = 0.0f;
-    block_scale(l, amax, &byte, &sf);
-    rec[l.scales_offset + g] = byte;
-    for (int32_t k = 0; k < l.group; ++k) {
-      const float v = sf > 0.0f ? element<In>::to_float(xg[k]) / sf : 0.0f;
-      const int32_t i = g * l.group + k;
-      if (e4m3) {
-        rec[l.vals_offset + i] = float_to_e4m3(v);
-      } else {
-        rec[l.vals_offset + i / 2] |= static_cast<uint8_t>(float_to_e2m1(v) << (4 * (i & 1)));
-      }
-    }
-  }
+  for (int32_t g = 0; g < l.groups(); ++g)
+    if (!block_scaled_encode_group(l, x, g, rec))
+      return reject_record(rec, l.code_bytes, input_fault(x, l.scaled_dims, Fault::kNonFinite, 0.0f));
   const In* tail = x + l.scaled_dims;
   for (int32_t i = 0; i < l.tail_dims; ++i) {
     const float v = element<In>::to_float(tail[i]);
-    const uint16_t h = float_to_bf16(v);
-    if (!detail::is_finite(v) || !detail::is_finite(bf16_to_float(h)))
+    uint16_t h = 0;
+    bool overflow = false;
+    if (!block_scaled_tail(v, &h, &overflow))
       return reject_record(rec, l.code_bytes,
-                           detail::is_finite(v) ? Diag::input(Fault::kScaleOverflow, l.scaled_dims + i, v)
-                                                : Diag::input(Fault::kNonFinite, l.scaled_dims + i, v));
+                           overflow ? Diag::input(Fault::kScaleOverflow, l.scaled_dims + i, v)
+                                    : Diag::input(Fault::kNonFinite, l.scaled_dims + i, v));
     format::store_u16(rec + l.tail_offset + 2 * i, h);
+  }
+  return Diag{};
+}
+
+/// Decodes group g into out[g·group, (g+1)·group); on a corrupt scale or value returns
+/// its diagnostic (the caller zeroes the row).
+template <class Out>
+[[nodiscard]] KAKEYA_HD Diag block_scaled_decode_group(const BlockScaledLayout& l, const uint8_t* rec,
+                                                       int32_t g, Out* out) noexcept {
+  const uint8_t byte = rec[l.scales_offset + g];
+  float sf = 0.0f;
+  if (!block_scale_value(l, byte, &sf)) return Diag::corrupt(Fault::kBadScale, g, byte);
+  for (int32_t k = 0; k < l.group; ++k) {
+    const int32_t i = g * l.group + k;
+    const uint8_t c = l.elem == ElemFormat::kE4M3 ? rec[l.vals_offset + i]
+                                                  : static_cast<uint8_t>((rec[l.vals_offset + i / 2] >> (4 * (i & 1))) & 0xfu);
+    float v = 0.0f;
+    if (!block_scaled_value(l, c, sf, &v)) return Diag::corrupt(Fault::kBadValue, i, c);
+    out[i] = element<Out>::from_float(v);
   }
   return Diag{};
 }
@@ -115,25 +185,9 @@ template <class Out>
 [[nodiscard]] KAKEYA_HD Diag block_scaled_decode(const BlockScaledLayout& l, const uint8_t* rec,
                                                  Out* out) noexcept {
   const int32_t n = l.scaled_dims + l.tail_dims;
-  const bool e4m3 = l.elem == ElemFormat::kE4M3;
   for (int32_t g = 0; g < l.groups(); ++g) {
-    const uint8_t byte = rec[l.scales_offset + g];
-    float sf = 0.0f;
-    if (!block_scale_value(l, byte, &sf))
-      return reject_row(out, n, Diag::corrupt(Fault::kBadScale, g, byte), element<Out>::from_float);
-    for (int32_t k = 0; k < l.group; ++k) {
-      const int32_t i = g * l.group + k;
-      float v;
-      if (e4m3) {
-        const uint8_t c = rec[l.vals_offset + i];
-        if ((c & 0x7fu) == 0x7fu)
-          return reject_row(out, n, Diag::corrupt(Fault::kBadValue, i, c), element<Out>::from_float);
-        v = e4m3_to_float(c);
-      } else {
-        v = e2m1_to_float(static_cast<uint8_t>(rec[l.vals_offset + i / 2] >> (4 * (i & 1))));
-      }
-      out[i] = element<Out>::from_float(v * sf);
-    }
+    const Diag d = block_scaled_decode_group(l, rec, g, out);
+    if (!d.ok()) return reject_row(out, n, d, element<Out>::from_float);
   }
   for (int32_t i = 0; i < l.tail_dims; ++i) {
     const uint16_t h = format::load_u16(rec + l.tail_offset + 2 * i);

@@ -25,20 +25,65 @@
 
 namespace kakeya {
 
+/// Running min and max of a group: ties keep the earlier value (the first of -0 and +0),
+/// so any split of the group into ordered pieces combined with int_minmax_merge (earlier
+/// piece first) gives the bits of the sequential scan.
+struct IntMinMax {
+  float lo, hi;
+  [[nodiscard]] KAKEYA_HD static IntMinMax first(float v) noexcept { return {v, v}; }
+  KAKEYA_HD void add(float v) noexcept {
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+};
+[[nodiscard]] KAKEYA_HD IntMinMax int_minmax_merge(IntMinMax early, IntMinMax late) noexcept {
+  return {late.lo < early.lo ? late.lo : early.lo, late.hi > early.hi ? late.hi : early.hi};
+}
+
+/// Scale and zero of a finite group with range [lo, hi]: fp16 bits and their values;
+/// false when either overflows fp16 (an input error).
+[[nodiscard]] KAKEYA_HD bool int_group_scale(float lo, float hi, int32_t bits, uint16_t* s16, uint16_t* z16,
+                                             float* s, float* z) noexcept {
+  const int32_t maxq = (1 << bits) - 1;
+  *s16 = float_to_f16((hi - lo) / static_cast<float>(maxq));
+  *z16 = float_to_f16(lo);
+  *s = f16_to_float(*s16);
+  *z = f16_to_float(*z16);
+  return detail::is_finite(*s) && detail::is_finite(*z);
+}
+
+/// Code of a finite value v: clamp(rint((v - z) / s), 0, 2^b - 1), 0 when s == 0.
+[[nodiscard]] KAKEYA_HD uint32_t int_code(float v, float s, float z, int32_t bits) noexcept {
+  const float maxq = static_cast<float>((1 << bits) - 1);
+  float c = s > 0.0f ? rintf((v - z) / s) : 0.0f;
+  c = c < 0.0f ? 0.0f : (c > maxq ? maxq : c);
+  return static_cast<uint32_t>(c);
+}
+
+/// Stored scale and zero of group g; false when corrupt (NaN, infinite, negative scale).
+[[nodiscard]] KAKEYA_HD bool int_group_values(uint16_t s16, uint16_t z16, float* s, float* z) noexcept {
+  *s = f16_to_float(s16);
+  *z = f16_to_float(z16);
+  return detail::is_finite(*s) && !(s16 & 0x8000u) && detail::is_finite(*z);
+}
+
+/// Decoded value of code c: float(c) · s + z (two roundings).
+[[nodiscard]] KAKEYA_HD float int_value(uint32_t c, float s, float z) noexcept {
+  return static_cast<float>(c) * s + z;
+}
+
 template <class In>
 [[nodiscard]] KAKEYA_HD Diag int_encode(const IntLayout& l, const In* x, uint8_t* rec) noexcept {
   for (int32_t i = 0; i < l.code_bytes; ++i) rec[i] = 0;
-  const int32_t maxq = (1 << l.bits) - 1;
   format::BitWriter bw(rec + l.codes_bit / 8);
   for (int32_t g = 0; g < l.groups; ++g) {
     const In* xg = x + g * l.group;
-    float lo = element<In>::to_float(xg[0]), hi = lo;
+    IntMinMax mm = IntMinMax::first(element<In>::to_float(xg[0]));
     uint32_t nonfinite = 0;
     for (int32_t k = 0; k < l.group; ++k) {
       const float v = element<In>::to_float(xg[k]);
       nonfinite |= static_cast<uint32_t>(!detail::is_finite(v));
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
+      mm.add(v);
     }
     if (nonfinite) {
       for (int32_t k = 0;; ++k)
@@ -46,20 +91,16 @@ template <class In>
           return reject_record(rec, l.code_bytes, Diag::input(Fault::kNonFinite, g * l.group + k,
                                                               element<In>::to_float(xg[k])));
     }
-    const uint16_t s16 = float_to_f16((hi - lo) / static_cast<float>(maxq));
-    const uint16_t z16 = float_to_f16(lo);
-    const float s = f16_to_float(s16), z = f16_to_float(z16);
-    if (!detail::is_finite(s) || !detail::is_finite(z)) {
-      const float m = detail::abs_bits(hi) > detail::abs_bits(lo) ? detail::abs_bits(hi) : detail::abs_bits(lo);
+    uint16_t s16 = 0, z16 = 0;
+    float s = 0.0f, z = 0.0f;
+    if (!int_group_scale(mm.lo, mm.hi, l.bits, &s16, &z16, &s, &z)) {
+      const float m = detail::abs_bits(mm.hi) > detail::abs_bits(mm.lo) ? detail::abs_bits(mm.hi)
+                                                                        : detail::abs_bits(mm.lo);
       return reject_record(rec, l.code_bytes, Diag::input(Fault::kFp16Overflow, g, m));
     }
     format::store_u16(rec + 2 * g, s16);
     format::store_u16(rec + 2 * (l.groups + g), z16);
-    for (int32_t k = 0; k < l.group; ++k) {
-      float c = s > 0.0f ? rintf((element<In>::to_float(xg[k]) - z) / s) : 0.0f;
-      c = c < 0.0f ? 0.0f : (c > static_cast<float>(maxq) ? static_cast<float>(maxq) : c);
-      bw.put(static_cast<uint64_t>(c), l.bits);
-    }
+    for (int32_t k = 0; k < l.group; ++k) bw.put(int_code(element<In>::to_float(xg[k]), s, z, l.bits), l.bits);
   }
   bw.flush();
   return Diag{};
@@ -70,14 +111,14 @@ template <class Out>
   for (int32_t g = 0; g < l.groups; ++g) {
     const uint16_t s16 = format::load_u16(rec + 2 * g);
     const uint16_t z16 = format::load_u16(rec + 2 * (l.groups + g));
-    const float s = f16_to_float(s16), z = f16_to_float(z16);
-    if (!detail::is_finite(s) || (s16 & 0x8000u) || !detail::is_finite(z))
+    float s = 0.0f, z = 0.0f;
+    if (!int_group_values(s16, z16, &s, &z))
       return reject_row(out, l.dim, Diag::corrupt(Fault::kBadScale, g, (uint64_t{z16} << 16) | s16),
                         element<Out>::from_float);
     for (int32_t k = 0; k < l.group; ++k) {
       const int32_t i = g * l.group + k;
       const uint64_t c = format::read_bits(rec, l.codes_bit + int64_t{i} * l.bits, l.bits);
-      out[i] = element<Out>::from_float(static_cast<float>(c) * s + z);
+      out[i] = element<Out>::from_float(int_value(static_cast<uint32_t>(c), s, z));
     }
   }
   return Diag{};

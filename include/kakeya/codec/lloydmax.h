@@ -42,10 +42,19 @@ inline constexpr uint64_t kLloydMaxSeed = 0x4b414b4559413031ull;  // "KAKEYA01"
   return z ^ (z >> 31);
 }
 
+/// Bit 63 of splitmix64(kLloydMaxSeed + i): 1 when σ_i = -1.
+[[nodiscard]] KAKEYA_HD uint32_t lloydmax_sign(int32_t i) noexcept {
+  return static_cast<uint32_t>(splitmix64(kLloydMaxSeed + static_cast<uint64_t>(i)) >> 63);
+}
+
+/// v with its sign bit flipped when s = 1 (exact).
+[[nodiscard]] KAKEYA_HD float flip_sign(float v, uint32_t s) noexcept {
+  return detail::bits_float(detail::float_bits(v) ^ (s << 31));
+}
+
 /// σ_i applied by flipping the sign bit (exact).
 [[nodiscard]] KAKEYA_HD float lloydmax_flip(float v, int32_t i) noexcept {
-  const uint32_t s = static_cast<uint32_t>(splitmix64(kLloydMaxSeed + static_cast<uint64_t>(i)) >> 63);
-  return detail::bits_float(detail::float_bits(v) ^ (s << 31));
+  return flip_sign(v, lloydmax_sign(i));
 }
 
 /// Level j of the b-bit quantizer (host and device copies of one table; the levels of
@@ -58,16 +67,27 @@ inline constexpr uint64_t kLloydMaxSeed = 0x4b414b4559413031ull;  // "KAKEYA01"
 #endif
 }
 
-/// #{ j : t_j < u } by binary search over the sorted thresholds.
-[[nodiscard]] KAKEYA_HD uint32_t lloydmax_index(float u, int bits) noexcept {
+/// Threshold t_j = (l_j + l_{j+1}) · 0.5 between levels j and j + 1 of the b-bit quantizer.
+[[nodiscard]] KAKEYA_HD float lloydmax_threshold(int bits, int32_t j) noexcept {
+  return (lloydmax_level(bits, j) + lloydmax_level(bits, j + 1)) * 0.5f;
+}
+
+/// #{ j : t_j < u } by binary search over the sorted thresholds, read through
+/// `threshold(j)` (the table of lloydmax_threshold, or a device shared-memory copy).
+template <class Threshold>
+[[nodiscard]] KAKEYA_HD uint32_t lloydmax_search(float u, int bits, const Threshold& threshold) noexcept {
   int32_t lo = 0, hi = (1 << bits) - 1;
   while (lo < hi) {
     const int32_t mid = (lo + hi) >> 1;
-    const float t = (lloydmax_level(bits, mid) + lloydmax_level(bits, mid + 1)) * 0.5f;
-    if (u > t) lo = mid + 1;
+    if (u > threshold(mid)) lo = mid + 1;
     else hi = mid;
   }
   return static_cast<uint32_t>(lo);
+}
+
+/// #{ j : t_j < u }.
+[[nodiscard]] KAKEYA_HD uint32_t lloydmax_index(float u, int bits) noexcept {
+  return lloydmax_search(u, bits, [bits](int32_t j) { return lloydmax_threshold(bits, j); });
 }
 
 /// `y` is caller scratch of dim floats.

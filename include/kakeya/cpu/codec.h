@@ -26,6 +26,7 @@
 
 #include "kakeya/codec/diag.h"
 #include "kakeya/codec/spec.h"
+#include "kakeya/cpu/isa.h"
 #include "kakeya/cpu/parallel.h"
 #include "kakeya/error.h"
 #include "kakeya/view/checks.h"
@@ -102,6 +103,82 @@ class FirstFailure {
   }
 }
 
+/// The per-row loops, one copy per ISA (see isa.h). Each copy carries its target
+/// attribute; the codec functions are always_inline, so the whole codec is compiled
+/// into each copy for that ISA. Distinct names (not one inline function compiled under
+/// different flags in different files) keep the linker from merging the copies.
+#define KAKEYA_CPU_ROW_LOOPS(SUFFIX, ATTR)                                                              \
+  template <class C, class In>                                                                        \
+  ATTR void encode_rows_##SUFFIX(const typename C::Layout& lay, StridedBatch<const In> x, CodeBatch codes, \
+                                 int64_t b, int64_t e, float* scratch, FirstFailure& fail) {          \
+    for (int64_t r = b; r < e; ++r) {                                                                 \
+      const Diag d = C::template encode<In>(lay, x.row(r), scratch, codes.row(r));                     \
+      if (!d.ok()) fail.note(r, d);                                                                   \
+    }                                                                                                 \
+  }                                                                                                   \
+  template <class C, class Out>                                                                       \
+  ATTR void decode_rows_##SUFFIX(const typename C::Layout& lay, ConstCodeBatch codes, StridedBatch<Out> out, \
+                                 int64_t b, int64_t e, float* scratch, uint8_t* bad_rows,              \
+                                 FirstFailure& fail) {                                                \
+    for (int64_t r = b; r < e; ++r) {                                                                 \
+      const Diag d = C::template decode<Out>(lay, codes.row(r), scratch, out.row(r));                  \
+      if (bad_rows) bad_rows[r] = d.ok() ? 0 : 1;                                                     \
+      if (!d.ok()) fail.note(r, d);                                                                   \
+    }                                                                                                 \
+  }
+
+KAKEYA_CPU_ROW_LOOPS(baseline, )
+#if KAKEYA_X86_DISPATCH
+KAKEYA_CPU_ROW_LOOPS(avx2, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt"))))
+KAKEYA_CPU_ROW_LOOPS(avx512, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))))
+#endif
+#undef KAKEYA_CPU_ROW_LOOPS
+
+/// One batch call with the row loops of ISA I. Instantiated per ISA in its own source
+/// file (src/codec_cpu*.cpp), which lets the build give each ISA its own flags.
+template <Isa I, class In>
+void encode_with(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, FirstFailure& fail) {
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
+    parallel_rows(x.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
+#if KAKEYA_X86_DISPATCH
+      if constexpr (I == Isa::kAVX512) {
+        encode_rows_avx512<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+        return;
+      } else if constexpr (I == Isa::kAVX2) {
+        encode_rows_avx2<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+        return;
+      }
+#endif
+      encode_rows_baseline<C, In>(lay, x, codes, b, e, scratch.data(), fail);
+    });
+  });
+}
+
+template <Isa I, class Out>
+void decode_with(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out, uint8_t* bad_rows,
+                 FirstFailure& fail) {
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
+    parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
+#if KAKEYA_X86_DISPATCH
+      if constexpr (I == Isa::kAVX512) {
+        decode_rows_avx512<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+        return;
+      } else if constexpr (I == Isa::kAVX2) {
+        decode_rows_avx2<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+        return;
+      }
+#endif
+      decode_rows_baseline<C, Out>(lay, codes, out, b, e, scratch.data(), bad_rows, fail);
+    });
+  });
+}
+
 }  // namespace detail
 
 /// Encodes x (rows × spec.dim) into codes.
@@ -111,18 +188,13 @@ void encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes) {
   ::kakeya::detail::check_rows("x", x, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, x.rows, spec.code_bytes());
   if (x.rows == 0) return;
+  const Isa isa = active_isa();
   detail::FirstFailure fail;
-  visit_codec(spec, [&](auto tag) {
-    using C = typename decltype(tag)::type;
-    const typename C::Layout lay = C::layout(spec);
-    parallel_rows(x.rows, [&](int64_t b, int64_t e) {
-      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
-      for (int64_t r = b; r < e; ++r) {
-        const Diag d = C::template encode<In>(lay, x.row(r), scratch.data(), codes.row(r));
-        if (!d.ok()) fail.note(r, d);
-      }
-    });
-  });
+  switch (isa) {
+    case Isa::kAVX512: detail::encode_with<Isa::kAVX512, In>(spec, x, codes, fail); break;
+    case Isa::kAVX2: detail::encode_with<Isa::kAVX2, In>(spec, x, codes, fail); break;
+    default: detail::encode_with<Isa::kBaseline, In>(spec, x, codes, fail); break;
+  }
   if (fail.failed())
     throw InvalidArgument(detail::describe_encode_failure(spec, fail.row(), fail.diag()), fail.diag().status);
 }
@@ -135,23 +207,34 @@ void decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out,
   ::kakeya::detail::check_rows("out", out, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
   if (out.rows == 0) return;
+  const Isa isa = active_isa();
   detail::FirstFailure fail;
-  visit_codec(spec, [&](auto tag) {
-    using C = typename decltype(tag)::type;
-    const typename C::Layout lay = C::layout(spec);
-    parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
-      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
-      for (int64_t r = b; r < e; ++r) {
-        const Diag d = C::template decode<Out>(lay, codes.row(r), scratch.data(), out.row(r));
-        if (bad_rows) bad_rows[r] = d.ok() ? 0 : 1;
-        if (!d.ok()) fail.note(r, d);
-      }
-    });
-  });
+  switch (isa) {
+    case Isa::kAVX512: detail::decode_with<Isa::kAVX512, Out>(spec, codes, out, bad_rows, fail); break;
+    case Isa::kAVX2: detail::decode_with<Isa::kAVX2, Out>(spec, codes, out, bad_rows, fail); break;
+    default: detail::decode_with<Isa::kBaseline, Out>(spec, codes, out, bad_rows, fail); break;
+  }
   if (fail.failed() && !bad_rows) throw CorruptCode(detail::describe_decode_failure(spec, fail.row(), fail.diag()));
 }
 
 #if KAKEYA_EXTERN_TEMPLATE
+#define KAKEYA_CPU_EXTERN_ISA(I)                                                                      \
+  extern template void detail::encode_with<I, float>(const CodecSpec&, StridedBatch<const float>, CodeBatch, \
+                                                     detail::FirstFailure&);                            \
+  extern template void detail::encode_with<I, f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch, \
+                                                   detail::FirstFailure&);                              \
+  extern template void detail::encode_with<I, bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch, \
+                                                    detail::FirstFailure&);                             \
+  extern template void detail::decode_with<I, float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>, \
+                                                     uint8_t*, detail::FirstFailure&);                  \
+  extern template void detail::decode_with<I, f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>, \
+                                                   uint8_t*, detail::FirstFailure&);                    \
+  extern template void detail::decode_with<I, bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>, \
+                                                    uint8_t*, detail::FirstFailure&);
+KAKEYA_CPU_EXTERN_ISA(Isa::kBaseline)
+KAKEYA_CPU_EXTERN_ISA(Isa::kAVX2)
+KAKEYA_CPU_EXTERN_ISA(Isa::kAVX512)
+#undef KAKEYA_CPU_EXTERN_ISA
 extern template void encode<float>(const CodecSpec&, StridedBatch<const float>, CodeBatch);
 extern template void encode<f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch);
 extern template void encode<bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch);

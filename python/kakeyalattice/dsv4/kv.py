@@ -1,19 +1,29 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The three KV write paths of DeepSeek-V4-Flash (prefill), in float32 NumPy.
+"""DeepSeek-V4-Flash's KV write paths (prefill), in NumPy with V4's bf16/FP8 casts.
 
-sliding_window_kv:     wkv (hidden -> 512) -> RMSNorm -> RoPE (main base) on the last 64
-                       dims, one position per token.
-csa_pool_kv_ratio4:    Compressor, ratio 4 with overlap: wkv and wgate project to 2·512;
-                       tokens are grouped by 4; a learned position embedding `ape` [4, 1024]
-                       is added to the gate scores; group g pools 8 slots per coordinate:
-                       the first half of the projections from group g-1 (score -inf where
-                       g-1 does not exist) and the second half from group g; softmax over
-                       the slots, weighted sum -> RMSNorm -> RoPE (compressor base with
-                       YaRN) at one position per group (its first token).
-hca_pool_kv_ratio128:  the same Compressor with ratio 128 and no overlap (projections to
-                       512, ape [128, 512]).
-V4 stores every stream with its own FP8 step: E4M3 per 64 on the first 448 dims, the
-last 64 (RoPE) dims in bf16, i.e. the library's exact v4_native codec.
+Every layer L reads x = attn_norm_L(h) (RMSNorm with the learned weight
+layers.L.attn_norm.weight, bf16 out) and writes:
+
+window KV (every layer):  wkv (FP8 GEMM: x quantized to E4M3 per 128, bf16 out)
+                          -> kv_norm -> RoPE on the last 64 dims at the token's position.
+                          The RoPE is the layer's: base 10 000 without YaRN in the
+                          sliding-only layers, the compressor's base 160 000 with YaRN in
+                          CSA and HCA layers (inference/model.py builds one freqs_cis per
+                          layer from its compress ratio).
+pooled KV (CSA, HCA):     the Compressor. float32 wkv and wgate project x to c·512
+                          (c = 2 with overlap); tokens are grouped by `ratio`; a learned
+                          position embedding `ape` [ratio, c·512] is added to the gate
+                          scores; with overlap (ratio 4) group g pools 2·ratio slots per
+                          coordinate: the first half of the projections from group g-1
+                          (score -inf where g-1 does not exist) and the second half from
+                          group g; softmax over the slots, weighted sum -> bf16 -> norm ->
+                          RoPE (compressor base with YaRN) at one position per group, its
+                          first token.
+V4 then stores each vector with its own FP8 step (the library's v4_native codec): E4M3
+with a power-of-two scale per 64 on the first 448 dims, the last 64 (RoPE) dims in bf16.
+
+The streams measured are listed in STREAMS (one entry per stream: which layer kind writes
+it, through which path, and which tokens are kept).
 """
 from __future__ import annotations
 
@@ -23,30 +33,57 @@ import numpy as np
 
 from .. import V4NativeCodec
 from .config import V4FlashConfig
+from .precision import bf16_round, fp8_act_quant
 from .rope import apply_rope, inv_frequencies, yarn_inv_frequencies
 from .weights import CompressorWeights, LayerWeights
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
+    """V4's RMSNorm: weight · x / sqrt(mean(x²) + eps) computed in float, cast to bf16."""
+    x = np.asarray(x, dtype=np.float32)
     ms = np.mean(x.astype(np.float64) ** 2, axis=-1, keepdims=True)
-    return (x / np.sqrt(ms + eps)).astype(np.float32) * weight.astype(np.float32)
+    return bf16_round((x / np.sqrt(ms + eps)).astype(np.float32) * weight.astype(np.float32))
+
+
+def attn_norm(h: np.ndarray, w: LayerWeights, cfg: V4FlashConfig) -> np.ndarray:
+    """The attention input of a layer: its attn_norm of the (bf16) hidden states."""
+    return rms_norm(bf16_round(h), w.attn_norm, cfg.norm_eps)
+
+
+def layer_inv_frequencies(kind: str, cfg: V4FlashConfig) -> np.ndarray:
+    """RoPE frequencies of a layer's window KV: main base for sliding-only layers, the
+    compressor's base with YaRN for CSA and HCA layers."""
+    if kind == "swa":
+        return inv_frequencies(cfg.rope_dims, cfg.rope_theta)
+    if kind in ("csa", "hca"):
+        return compressor_inv_frequencies(cfg)
+    raise ValueError(f"layer kind = {kind!r} is not one of 'swa', 'csa', 'hca'")
+
+
+def compressor_inv_frequencies(cfg: V4FlashConfig) -> np.ndarray:
+    return yarn_inv_frequencies(cfg.rope_dims, cfg.compress_rope_theta, cfg.yarn_factor,
+                                cfg.yarn_original_max_pos, cfg.yarn_beta_fast, cfg.yarn_beta_slow)
 
 
 def v4_fp8_storage(kv: np.ndarray, cfg: V4FlashConfig) -> np.ndarray:
-    """What V4 keeps in its cache: the library's exact v4_native round trip."""
+    """What V4 keeps in its cache: the library's v4_native round trip."""
     if kv.shape[0] == 0:
         return kv.copy()
     return V4NativeCodec(cfg.head_dim, rope_dims=cfg.rope_dims).roundtrip(np.ascontiguousarray(kv))
 
 
-def main_kv(h: np.ndarray, w: LayerWeights, cfg: V4FlashConfig) -> np.ndarray:
-    """Sliding-window KV: (T, hidden) -> (T, head_dim), before FP8."""
-    kv = h @ w.wkv.T
+def window_kv(x: np.ndarray, w: LayerWeights, positions: np.ndarray, inv_freq: np.ndarray,
+              cfg: V4FlashConfig) -> np.ndarray:
+    """Window KV before FP8: x (T, hidden) attention input (attn_norm output) of the
+    tokens at `positions` -> (T, head_dim), bf16 values in float32."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape[0] != len(positions):
+        raise ValueError(f"positions has {len(positions)} entries for {x.shape[0]} rows of x")
+    kv = bf16_round(fp8_act_quant(x, cfg.fp8_block) @ w.wkv.T)  # FP8 GEMM, bf16 out
     kv = rms_norm(kv, w.kv_norm, cfg.norm_eps)
     nope = cfg.head_dim - cfg.rope_dims
-    pos = np.arange(h.shape[0])
-    kv[:, nope:] = apply_rope(kv[:, nope:], pos, inv_frequencies(cfg.rope_dims, cfg.rope_theta))
-    return kv.astype(np.float32)
+    kv[:, nope:] = bf16_round(apply_rope(kv[:, nope:], np.asarray(positions), inv_freq))
+    return kv
 
 
 def pooling_weights(score: np.ndarray, ratio: int, overlap: bool, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,18 +106,19 @@ def pooling_weights(score: np.ndarray, ratio: int, overlap: bool, d: int) -> tup
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32), src
 
 
-def compress_kv(h: np.ndarray, cw: CompressorWeights, ratio: int, overlap: bool,
+def compress_kv(x: np.ndarray, cw: CompressorWeights, ratio: int, overlap: bool,
                 cfg: V4FlashConfig) -> np.ndarray:
-    """Pooled KV: (T, hidden) -> (T // ratio, head_dim), before FP8 (tail tokens that do
-    not fill a group are not pooled, as in prefill)."""
+    """Pooled KV before FP8: x (T, hidden) attention input -> (T // ratio, head_dim), bf16
+    values in float32 (tail tokens that do not fill a group are not pooled, as in
+    prefill)."""
     d = cfg.head_dim
     c = 2 if overlap else 1
-    g = h.shape[0] // ratio
+    g = x.shape[0] // ratio
     if g == 0:
         return np.zeros((0, d), np.float32)
-    hh = h[: g * ratio]
-    kv = (hh @ cw.wkv.T).reshape(g, ratio, c * d)
-    score = (hh @ cw.wgate.T).reshape(g, ratio, c * d) + cw.ape[None, :, :]
+    xx = np.asarray(x[: g * ratio], dtype=np.float32)
+    kv = (xx @ cw.wkv.T).reshape(g, ratio, c * d)  # float32 GEMMs in V4 too
+    score = (xx @ cw.wgate.T).reshape(g, ratio, c * d) + cw.ape[None, :, :]
     wts, _ = pooling_weights(score, ratio, overlap, d)
     if overlap:
         prev = np.zeros((g, ratio, d), np.float32)
@@ -88,14 +126,68 @@ def compress_kv(h: np.ndarray, cw: CompressorWeights, ratio: int, overlap: bool,
         vals = np.concatenate([prev, kv[:, :, d:]], axis=1)
     else:
         vals = kv
-    pooled = np.einsum("gsd,gsd->gd", wts, vals, dtype=np.float32)
+    pooled = bf16_round(np.einsum("gsd,gsd->gd", wts, vals, dtype=np.float32))
     pooled = rms_norm(pooled, cw.norm, cfg.norm_eps)
     nope = d - cfg.rope_dims
     pos = np.arange(g) * ratio  # one position per group: its first token
-    inv = yarn_inv_frequencies(cfg.rope_dims, cfg.compress_rope_theta, cfg.yarn_factor,
-                               cfg.yarn_original_max_pos, cfg.yarn_beta_fast, cfg.yarn_beta_slow)
-    pooled[:, nope:] = apply_rope(pooled[:, nope:], pos, inv)
-    return pooled.astype(np.float32)
+    pooled[:, nope:] = bf16_round(apply_rope(pooled[:, nope:], pos, compressor_inv_frequencies(cfg)))
+    return pooled
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One measured KV stream.
+
+    name:   key in every result and JSON dictionary
+    label:  short name for reports
+    kind:   the layer kind that writes it ("swa", "csa", "hca"); the representative layer
+            is the first of that kind in the layer pattern
+    path:   "window" (wkv -> kv_norm -> RoPE, the layer's sliding-window cache) or "pool"
+            (the layer's Compressor)
+    tokens: window path only: "all" (every token's window KV: each passes through the
+            window cache) or "window" (the last cfg.window tokens: the cache's content at
+            the end of the passage)
+    """
+
+    name: str
+    label: str
+    kind: str
+    path: str
+    tokens: str = "all"
+
+    def __post_init__(self):
+        if self.kind not in ("swa", "csa", "hca"):
+            raise ValueError(f"StreamSpec {self.name!r}: kind = {self.kind!r} is not 'swa', 'csa' or 'hca'")
+        if self.path not in ("window", "pool"):
+            raise ValueError(f"StreamSpec {self.name!r}: path = {self.path!r} is not 'window' or 'pool'")
+        if self.path == "pool" and self.kind == "swa":
+            raise ValueError(f"StreamSpec {self.name!r}: sliding-only layers have no compressor (path 'pool')")
+        if self.tokens not in ("all", "window"):
+            raise ValueError(f"StreamSpec {self.name!r}: tokens = {self.tokens!r} is not 'all' or 'window'")
+
+    def describe(self, cfg: V4FlashConfig) -> dict:
+        if self.path == "window":
+            rope = (f"base {cfg.rope_theta:g}, no YaRN" if self.kind == "swa" else
+                    f"compressor base {cfg.compress_rope_theta:g} + YaRN x{cfg.yarn_factor:g}")
+            tok = "every token" if self.tokens == "all" else f"last {cfg.window} tokens (window cache at passage end)"
+            what = f"wkv -> kv_norm -> RoPE ({rope}); {tok}"
+        else:
+            ratio = cfg.csa_ratio if self.kind == "csa" else cfg.hca_ratio
+            what = (f"Compressor ratio {ratio} {'with' if self.kind == 'csa' else 'without'} overlap "
+                    f"-> norm -> RoPE (compressor base {cfg.compress_rope_theta:g} + YaRN); one vector per "
+                    f"{ratio} tokens")
+        return {"label": self.label, "kind": self.kind, "path": self.path, "tokens": self.tokens, "method": what}
+
+
+# Report order: by layer kind, window before pool. The first, third and fifth names are
+# the published Stage 0.75 streams.
+STREAMS = (
+    StreamSpec("sliding_window_kv", "SWA window", "swa", "window", "all"),
+    StreamSpec("csa_window_kv", "CSA window", "csa", "window", "window"),
+    StreamSpec("csa_pool_kv_ratio4", "CSA pool 4", "csa", "pool"),
+    StreamSpec("hca_window_kv", "HCA window", "hca", "window", "window"),
+    StreamSpec("hca_pool_kv_ratio128", "HCA pool 128", "hca", "pool"),
+)
 
 
 @dataclass
@@ -106,15 +198,26 @@ class KVStreams:
     post: dict
 
 
-STREAMS = ("sliding_window_kv", "csa_pool_kv_ratio4", "hca_pool_kv_ratio128")
-
-
-def kv_streams(h: np.ndarray, layers: dict, cfg: V4FlashConfig) -> KVStreams:
-    """layers: {"swa": LayerWeights, "csa": LayerWeights, "hca": LayerWeights}."""
-    pre = {
-        "sliding_window_kv": main_kv(h, layers["swa"], cfg),
-        "csa_pool_kv_ratio4": compress_kv(h, layers["csa"].compressor, cfg.csa_ratio, True, cfg),
-        "hca_pool_kv_ratio128": compress_kv(h, layers["hca"].compressor, cfg.hca_ratio, False, cfg),
-    }
+def kv_streams(h: np.ndarray, layers: dict, cfg: V4FlashConfig, streams=STREAMS) -> KVStreams:
+    """h: (T, hidden) host hidden states; layers: {"swa"|"csa"|"hca": LayerWeights} (the
+    representative layer of each kind). Returns every stream of `streams`."""
+    t = h.shape[0]
+    x = {}  # attention input per layer kind, computed once
+    pre = {}
+    for s in streams:
+        if s.kind not in layers:
+            raise ValueError(f"stream {s.name!r} needs {s.kind!r} layer weights; layers has {sorted(layers)}")
+        w = layers[s.kind]
+        if s.kind not in x:
+            x[s.kind] = attn_norm(h, w, cfg)
+        if s.path == "window":
+            start = 0 if s.tokens == "all" else max(t - cfg.window, 0)
+            pos = np.arange(start, t)
+            pre[s.name] = window_kv(x[s.kind][start:], w, pos, layer_inv_frequencies(s.kind, cfg), cfg)
+        else:
+            if w.compressor is None:
+                raise ValueError(f"stream {s.name!r}: the {s.kind!r} layer weights have no compressor")
+            ratio = cfg.csa_ratio if s.kind == "csa" else cfg.hca_ratio
+            pre[s.name] = compress_kv(x[s.kind], w.compressor, ratio, s.kind == "csa", cfg)
     post = {k: v4_fp8_storage(v, cfg) for k, v in pre.items()}
     return KVStreams(pre, post)

@@ -23,8 +23,10 @@ def yarn_inv_frequencies(dims: int, theta: float, factor: float, original_max_po
         # the pair index whose wavelength fits `rot` rotations into original_max_pos
         return dims * math.log(original_max_pos / (rot * 2 * math.pi)) / (2 * math.log(theta))
 
+    # clamped as inference/model.py clamps it (to dims - 1, though the ramp runs over
+    # dims/2 pair indices; for V4's constants the bound is 25 either way)
     lo = max(math.floor(dim_for_rotations(beta_fast)), 0)
-    hi = min(math.ceil(dim_for_rotations(beta_slow)), dims // 2 - 1)
+    hi = min(math.ceil(dim_for_rotations(beta_slow)), dims - 1)
     idx = np.arange(dims // 2, dtype=np.float64)
     ramp = np.clip((idx - lo) / max(hi - lo, 1e-3), 0.0, 1.0)  # 0: keep, 1: interpolate
     return freqs * (1.0 - ramp) + (freqs / factor) * ramp

@@ -2,9 +2,10 @@
 """safetensors shards without torch: an 8-byte little-endian header length, a JSON
 header {name: {dtype, shape, data_offsets}}, then raw little-endian bytes.
 
-FP8 weights are stored as float8 E4M3 (`.weight`) with a float8 E8M0 scale per
-128×128 tile (`.scale`, 2^(e-127)); the last row/column tiles may be ragged.
-Dequantization goes through the library's exact conversions.
+FP8 weights are stored as float8 E4M3 (`.weight`) with one scale per 128×128 tile
+(`.scale`); the last row/column tiles may be ragged. The scale is float8 E8M0 (2^(e-127))
+in V4-Flash and float32 in V4-Flash-Base: `dequantize_fp8` takes the scale's stored dtype
+and refuses anything else. Dequantization goes through the library's exact conversions.
 """
 from __future__ import annotations
 
@@ -86,15 +87,43 @@ class SafetensorsFile:
         return np.array(r)
 
 
-def dequantize_fp8(weight_e4m3: np.ndarray, scale_e8m0: np.ndarray) -> np.ndarray:
-    """W[i, j] = e4m3(w[i, j]) · 2^(s[i // 128, j // 128] - 127), ragged edge tiles allowed."""
+SCALE_DTYPES = ("F8_E8M0", "F32")
+
+
+def scale_values(scale: np.ndarray, scale_dtype: str) -> np.ndarray:
+    """Tile scales as float32 from their stored form: E8M0 bit patterns (uint8) or
+    float32 values. Every scale must be finite and positive."""
+    if scale_dtype == "F8_E8M0":
+        if scale.dtype != np.uint8:
+            raise TypeError(f"E8M0 scale must be given as uint8 bit patterns, got dtype {scale.dtype}")
+        s = _core.e8m0_to_float(np.ascontiguousarray(scale))
+    elif scale_dtype == "F32":
+        if scale.dtype != np.float32:
+            raise TypeError(f"F32 scale must be given as float32, got dtype {scale.dtype}")
+        s = np.array(scale, dtype=np.float32)
+    else:
+        raise ValueError(f"scale_dtype = {scale_dtype!r} is not one of {SCALE_DTYPES}")
+    bad = ~(np.isfinite(s) & (s > 0))
+    if bad.any():
+        i = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(f"scale {scale_dtype} has {int(bad.sum())} non-finite or non-positive values "
+                         f"(first at {i}: {s[i]!r})")
+    return s
+
+
+def dequantize_fp8(weight_e4m3: np.ndarray, scale: np.ndarray, scale_dtype: str) -> np.ndarray:
+    """W[i, j] = e4m3(w[i, j]) · s[i // 128, j // 128], ragged edge tiles allowed; the
+    tile scales s are stored as `scale_dtype` ("F8_E8M0" or "F32", see scale_values)."""
+    if weight_e4m3.dtype != np.uint8 or weight_e4m3.ndim != 2:
+        raise TypeError(f"weight_e4m3 must be a 2-D uint8 array of E4M3 bit patterns, got "
+                        f"{weight_e4m3.dtype} with shape {weight_e4m3.shape}")
     w = _core.e4m3_to_float(np.ascontiguousarray(weight_e4m3))
-    s = _core.e8m0_to_float(np.ascontiguousarray(scale_e8m0))
     rows, cols = w.shape
     need = (-(-rows // TILE), -(-cols // TILE))
-    if s.shape != need:
-        raise ValueError(f"scale shape {s.shape} does not match weight shape {w.shape} "
+    if scale.shape != need:
+        raise ValueError(f"scale shape {scale.shape} does not match weight shape {w.shape} "
                          f"with {TILE}x{TILE} tiles (expected {need})")
+    s = scale_values(scale, scale_dtype)
     full = np.repeat(np.repeat(s, TILE, axis=0), TILE, axis=1)[:rows, :cols]
     return (w * full).astype(np.float32)
 

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The Stage 0.75 drivers: build the three V4-Flash KV streams for n passages, audit
-them, sweep every Q of the lattice codecs against the FP8 baselines, and solve for the
-largest usable compression. All encode/decode/metric work runs in the C++ core."""
+"""The Stage 0.75 drivers: build the V4-Flash KV streams (kv.STREAMS: the window KV of
+each layer kind and the two compressors' pooled KV) for n passages, audit them, sweep
+every Q of the lattice codecs against the FP8 baselines, and solve for the largest usable
+compression. All encode/decode/metric work runs in the C++ core."""
 from __future__ import annotations
 
 import datetime
 import os
+import pathlib
 import platform
 import sys
 import time
@@ -14,6 +16,7 @@ import numpy as np
 
 from .. import BF16Codec, Codec, FP8Per64Codec, V4NativeCodec, __version__, compare
 from ..dsv4 import V4FlashConfig
+from ..dsv4.config import LAYER_KINDS, config_from_json
 from ..dsv4.host import load_host
 from ..dsv4.kv import STREAMS, kv_streams
 from ..dsv4.passages import PASSAGES
@@ -33,6 +36,8 @@ PUBLISHED = {
     "q": {"sliding_window_kv": 38, "csa_pool_kv_ratio4": 38, "hca_pool_kv_ratio128": 44},
 }
 
+BUILTIN_CONFIG = "built-in V4-Flash constants; compress_ratios as in DeepSeek-V4-Flash's config.json"
+
 
 def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
@@ -48,51 +53,87 @@ def machine_info() -> dict:
             "platform": platform.platform()}
 
 
+def resolve_config(cfg: V4FlashConfig | None, v4_config=None, v4_weights=None) -> tuple[V4FlashConfig, str]:
+    """The configuration and where it came from: an explicit config.json, else the one
+    beside the weights, else `cfg` (built-in constants when None)."""
+    if v4_config:
+        return config_from_json(v4_config, cfg), f"{v4_config}"
+    if v4_weights and (pathlib.Path(v4_weights) / "config.json").exists():
+        path = pathlib.Path(v4_weights) / "config.json"
+        return config_from_json(path, cfg), f"{path}"
+    return cfg or V4FlashConfig(), BUILTIN_CONFIG
+
+
+def v4_record_info(cfg: V4FlashConfig) -> dict:
+    """The library's v4_native record against V4's own (FlashMLA MODEL1_FP8Sparse): E4M3
+    on the non-RoPE dims, one UE8M0 byte per 64 of them, one pad byte, bf16 RoPE dims
+    (584 bytes at head_dim 512)."""
+    c = V4NativeCodec(cfg.head_dim, cfg.rope_dims)
+    nope = cfg.head_dim - cfg.rope_dims
+    v4_bytes = nope + nope // 64 + 1 + 2 * cfg.rope_dims
+    return {"bits": c.bits_per_vector, "bytes": c.code_bytes, "v4_record_bytes": v4_bytes,
+            "is_v4_record": c.code_bytes == v4_bytes}
+
+
 def build_inputs(cfg: V4FlashConfig, n_passages: int, n_tokens: int, host_model=None,
-                 v4_weights=None, seed: int = 0, show: bool = True):
+                 v4_weights=None, seed: int = 0, show: bool = True, config_source: str = BUILTIN_CONFIG,
+                 streams=STREAMS):
     if not 1 <= n_passages <= len(PASSAGES):
         raise ValueError(f"passages = {n_passages} must be in [1, {len(PASSAGES)}]")
     if n_tokens < cfg.hca_ratio:
         raise ValueError(f"tokens = {n_tokens} must be >= {cfg.hca_ratio} (one HCA group)")
+    pattern = cfg.layer_pattern()
+    rep = {k: pattern[k][0] for k in LAYER_KINDS}  # the first layer of each kind represents it
     host = load_host(host_model)
     if v4_weights:
         idx = ShardIndex(v4_weights)
-        layers = {k: load_layer_weights(v4_weights, getattr(cfg, f"{k}_layer"), k, cfg, idx)
-                  for k in ("swa", "csa", "hca")}
+        layers = {k: load_layer_weights(v4_weights, rep[k], k, cfg, idx) for k in LAYER_KINDS}
         weights_desc, weights_synth = f"trained V4-Flash shards from {v4_weights}", False
     else:
-        layers = {k: random_layer_weights(cfg, k, seed + i) for i, k in enumerate(("swa", "csa", "hca"))}
-        weights_desc = f"SYNTHETIC: seeded random V4 projections (Stage 0.5 style, seed {seed})"
+        layers = {k: random_layer_weights(cfg, k, seed + i) for i, k in enumerate(LAYER_KINDS)}
+        weights_desc = (f"SYNTHETIC: seeded random V4 projections (Stage 0.5 style, seed {seed}), "
+                        "unit norm weights (attn_norm, kv_norm, compressor norm)")
         weights_synth = True
     subjects = list(PASSAGES)[:n_passages]
     passages = []
     prog = Progress(n_passages, "KV streams", show)
-    for i, subj in enumerate(subjects):
+    for subj in subjects:
         ids, uniq, text_len = host.token_ids(PASSAGES[subj], n_tokens)
         h = host.hidden_states(ids, cfg.hidden, seed=1234)
-        s = kv_streams(h, layers, cfg)
+        s = kv_streams(h, layers, cfg, streams)
         passages.append({"subject": subj, "unique_tokens": uniq, "text_tokens": text_len, "pre": s.pre,
                          "post": s.post})
         prog.step(note=subj)
+    names = [sp.name for sp in streams]
+    counts = {k: len(v) for k, v in pattern.items()}
     setting = {
         "host": host.name, "host_synthetic": host.synthetic,
         "weights": weights_desc, "weights_synthetic": weights_synth,
-        "layers": {"sliding_window_kv": cfg.swa_layer, "csa_pool_kv_ratio4": cfg.csa_layer,
-                   "hca_pool_kv_ratio128": cfg.hca_layer},
-        "layer_counts": {"sliding_window_kv": cfg.n_swa_layers, "csa_pool_kv_ratio4": cfg.n_csa_layers,
-                         "hca_pool_kv_ratio128": cfg.n_hca_layers},
+        "layer_pattern": {"source": config_source, "compress_ratios": list(cfg.compress_ratios),
+                          "n_layers": cfg.n_layers, "ignored_entries": len(cfg.compress_ratios) - cfg.n_layers,
+                          "layers": pattern, "counts": counts},
+        "streams": {sp.name: {**sp.describe(cfg), "layer": rep[sp.kind], "layer_count": counts[sp.kind],
+                              "vectors_per_passage": int(passages[0]["pre"][sp.name].shape[0])}
+                    for sp in streams},
+        "layers": {sp.name: rep[sp.kind] for sp in streams},
+        "layer_counts": {sp.name: counts[sp.kind] for sp in streams},
+        "v4_record": v4_record_info(cfg),
         "tokens_per_passage": n_tokens, "passages": subjects,
         "unique_tokens": {p["subject"]: p["unique_tokens"] for p in passages},
         "text_tokens": {p["subject"]: p["text_tokens"] for p in passages},
-        "vectors_per_passage": {k: int(passages[0]["pre"][k].shape[0]) for k in STREAMS},
+        "vectors_per_passage": {k: int(passages[0]["pre"][k].shape[0]) for k in names},
         "config": cfg.to_dict(),
     }
     return passages, setting
 
 
+def stream_names(passages) -> list[str]:
+    return list(passages[0]["pre"])
+
+
 def run_audit(passages, replicates: int = 40) -> dict:
     out = {}
-    for k in STREAMS:
+    for k in stream_names(passages):
         pre = np.concatenate([p["pre"][k] for p in passages])
         out[k] = audit(pre, replicates=replicates, seed=17)
     return out
@@ -105,13 +146,14 @@ def _metric(x, codec):
 
 def run_sweep(passages, qs, lattices, cfg: V4FlashConfig, show: bool = True) -> dict:
     d = cfg.head_dim
+    streams = stream_names(passages)
     base_codecs = {"fp8_per64": FP8Per64Codec(d), "v4_native": V4NativeCodec(d, cfg.rope_dims),
                    "bf16": BF16Codec(d)}
     refs = ("pre", "post")
-    baselines = {k: {r: {} for r in refs} for k in STREAMS}
-    per_passage_fp8 = {k: {r: [] for r in refs} for k in STREAMS}
-    per_passage_v4 = {k: [] for k in STREAMS}
-    for k in STREAMS:
+    baselines = {k: {r: {} for r in refs} for k in streams}
+    per_passage_fp8 = {k: {r: [] for r in refs} for k in streams}
+    per_passage_v4 = {k: [] for k in streams}
+    for k in streams:
         for r in refs:
             for name, c in base_codecs.items():
                 if r == "post" and name == "v4_native":
@@ -124,15 +166,15 @@ def run_sweep(passages, qs, lattices, cfg: V4FlashConfig, show: bool = True) -> 
                     per_passage_fp8[k][r] = np.array(rel)
                 if name == "v4_native":
                     per_passage_v4[k] = np.array(rel)
-    sweep = {k: {r: {} for r in refs} for k in STREAMS}
+    sweep = {k: {r: {} for r in refs} for k in streams}
     prog = Progress(len(lattices) * len(qs), "Q sweep", show)
     for lat in lattices:
         rows = {k: {r: {"q": [], "bits": [], "rel_mse": [], "rel_mse_hw": [], "cosine": [],
                         "ratio_fp8": [], "ratio_fp8_hw": [], "ratio_v4_native": [], "ratio_v4_native_hw": []}
-                    for r in refs} for k in STREAMS}
+                    for r in refs} for k in streams}
         for q in qs:
             codec = Codec(d, q, lat)
-            for k in STREAMS:
+            for k in streams:
                 for r in refs:
                     vals = [_metric(p[r][k], codec) for p in passages]
                     rel = np.array([v[0] for v in vals])
@@ -151,7 +193,7 @@ def run_sweep(passages, qs, lattices, cfg: V4FlashConfig, show: bool = True) -> 
                         row["ratio_v4_native"].append(rv["mean"])
                         row["ratio_v4_native_hw"].append(rv["half_width"])
             prog.step(note=f"{lat} q={q}")
-        for k in STREAMS:
+        for k in streams:
             for r in refs:
                 sweep[k][r][lat] = rows[k][r]
     return {"baselines": baselines, "sweep": sweep}
@@ -169,7 +211,7 @@ def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_
     codecs.update({f"e8_q{q}": Codec(d, q) for q in q_values})
     rng = np.random.default_rng(seed)
     out = {"queries": f"synthetic iid N(0, 4), {n_queries} query heads, softmax scale 1/sqrt({d})", "streams": {}}
-    for k in STREAMS:
+    for k in stream_names(passages):
         per = {name: {"output_rel_error": [], "softmax_kl_mean": []} for name in codecs}
         for p in passages:
             kv = p["pre"][k][None, :, None, :]
@@ -184,7 +226,11 @@ def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_
 
 
 def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, dict]:
-    """Q_min per stream/reference/baseline/threshold, and the layer-weighted strategies."""
+    """Q_min per stream/reference/baseline/threshold, and the layer-weighted strategies
+    (layer_counts: {stream: number of layers that hold it})."""
+    missing = [k for k in sweep if k not in layer_counts]
+    if missing:
+        raise ValueError(f"layer_counts has no entry for streams {missing}")
     qmins = {}
     for k, by_ref in sweep.items():
         qmins[k] = {}
@@ -210,9 +256,12 @@ def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, di
                             bits = e8["bits"][e8["q"].index(q)]
                             entry[mode] = {"q": q, **compression(bits, cfg.head_dim)}
                     qmins[k][r][base][name] = entry
+    # Layer-weighted: a stream counts once per layer that holds it (every layer has a
+    # window cache; CSA and HCA layers a pooled cache too), so
+    # mean bits = sum_k n_k·bits_k / sum_k n_k over the streams k.
     strategies = {}
     n = layer_counts
-    total = sum(n.values())
+    total = sum(n[k] for k in sweep)
     for base in ("fp8", "v4_native"):
         strategies[base] = {}
         for name in THRESHOLDS:
@@ -235,24 +284,38 @@ def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, di
 def run_stage075(cfg: V4FlashConfig | None = None, n_passages: int = 8, n_tokens: int = 2048,
                  q_lo: int = 1, q_hi: int = 80, lattices=("e8", "d4", "z"), host_model=None,
                  v4_weights=None, seed: int = 0, do_audit: bool = True, do_sweep: bool = True,
-                 show: bool = True, command: str = "") -> dict:
-    cfg = cfg or V4FlashConfig()
+                 show: bool = True, command: str = "", v4_config=None) -> dict:
+    """One Stage 0.75 run. The configuration (layer pattern included) is read from
+    `v4_config`, else from config.json beside `v4_weights`, else `cfg` or the built-in
+    V4-Flash constants; the report says which."""
     if not 1 <= q_lo <= q_hi <= 127:
         raise ValueError(f"Q range {q_lo}..{q_hi} must satisfy 1 <= q_lo <= q_hi <= 127")
-    t0 = time.time()
-    passages, setting = build_inputs(cfg, n_passages, n_tokens, host_model, v4_weights, seed, show)
-    t_inputs = time.time() - t0
+    cfg, source = resolve_config(cfg, v4_config, v4_weights)
+    t0, c0 = time.time(), time.process_time()
+    timing = {}
+
+    def lap(name, since):
+        timing[name] = round(time.time() - since, 2)
+        return time.time()
+
+    passages, setting = build_inputs(cfg, n_passages, n_tokens, host_model, v4_weights, seed, show, source)
+    t = lap("inputs", t0)
     result = {"schema": SCHEMA, "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": command, "library_version": __version__, "machine": machine_info(),
               "setting": setting, "published_reference": PUBLISHED}
     if do_audit:
         result["audit"] = run_audit(passages)
+        t = lap("audit", t)
     if do_sweep:
         res = run_sweep(passages, list(range(q_lo, q_hi + 1)), list(lattices), cfg, show)
         result.update(res)
         qmins, strategies = solve(res["sweep"], cfg, setting["layer_counts"])
         result["q_min"] = qmins
         result["strategies"] = strategies
+        t = lap("sweep", t)
         result["attention"] = run_attention_metric(passages, cfg)
-    result["timing_s"] = {"inputs": round(t_inputs, 2), "total": round(time.time() - t0, 2)}
+        t = lap("attention", t)
+    timing["total"] = round(time.time() - t0, 2)
+    timing["cpu"] = round(time.process_time() - c0, 2)  # all threads: tells a loaded machine apart
+    result["timing_s"] = timing
     return result

@@ -5,9 +5,15 @@ plots. Every number is read from the result dictionary of one run.
 JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are null):
     schema, created_utc, command, library_version
     machine            {cpu, cores, python, platform}
-    setting            {host, host_synthetic, weights, weights_synthetic, layers{stream: layer},
-                        layer_counts{stream: n}, tokens_per_passage, passages[subject],
-                        unique_tokens{subject: n}, text_tokens{subject: n}, vectors_per_passage{stream: n}, config{...}}
+    setting            {host, host_synthetic, weights, weights_synthetic,
+                        layer_pattern{source, compress_ratios[], n_layers, ignored_entries,
+                                      layers{swa|csa|hca: [layer]}, counts{swa|csa|hca: n}},
+                        streams{stream: {label, kind, path, tokens, method, layer, layer_count,
+                                         vectors_per_passage}},
+                        layers{stream: layer}, layer_counts{stream: n},
+                        v4_record{bits, bytes, v4_record_bytes, is_v4_record},
+                        tokens_per_passage, passages[subject], unique_tokens{subject: n},
+                        text_tokens{subject: n}, vectors_per_passage{stream: n}, config{...}}
     published_reference  the seed's Stage 0.75 numbers (DESIGN.md §5)
     audit{stream}      {n_vectors, dim, observed{stat: v},
                         gaussian_control{stat: {median, lo, hi}}, gate_fires{stat: bool}}
@@ -25,11 +31,19 @@ JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are nu
                         per_stream: {q{stream}, mean_bits, cr_vs_fp8, cr_vs_bf16}} | null
     attention          {queries, streams{stream}{codec}: {bits, output_rel_error: CI,
                         softmax_kl_mean: CI}}
-    timing_s           {inputs, total};  files {json, markdown, plots[]}
+    timing_s           {inputs, audit, sweep, attention, total} wall seconds, cpu (process CPU
+                       seconds, all threads);  files {json, markdown, plots[]}
+Streams (dsv4/kv.py STREAMS; the first three names are the published Stage 0.75 ones):
+    sliding_window_kv      window KV of the first sliding-only layer, every token
+    csa_pool_kv_ratio4     pooled KV of the first CSA layer (ratio 4, overlap)
+    hca_pool_kv_ratio128   pooled KV of the first HCA layer (ratio 128)
+    csa_window_kv          window KV of the first CSA layer (compressor RoPE), last `window` tokens
+    hca_window_kv          window KV of the first HCA layer (compressor RoPE), last `window` tokens
 A CI is {mean, half_width, lo, hi, n, sd, level} (Student t, over passages).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import pathlib
@@ -37,9 +51,6 @@ import pathlib
 import numpy as np
 
 from .thresholds import THRESHOLDS
-
-STREAM_LABEL = {"sliding_window_kv": "SWA (sliding window)", "csa_pool_kv_ratio4": "CSA (pool 4)",
-                "hca_pool_kv_ratio128": "HCA (pool 128)"}
 
 
 def _json_default(o):
@@ -71,118 +82,209 @@ def _fmt_ci(m, hw, digits=3):
     return f"{m:.{digits}f} ± {hw:.{digits}f}"
 
 
-def markdown(result: dict) -> str:
+def _label(result: dict, k: str) -> str:
+    """A stream's report label (from the run's setting; the name itself if absent)."""
+    return result["setting"].get("streams", {}).get(k, {}).get("label", k)
+
+
+def _header(result: dict) -> list[str]:
+    s, m = result["setting"], result["machine"]
+    lp = s["layer_pattern"]
+    rec = s["v4_record"]
+    L = ["# Stage 0.75: KakeyaLattice vs DeepSeek-V4-Flash FP8 KV storage\n",
+         f"- command: `{result.get('command', '')}`",
+         f"- created (UTC): {result['created_utc']}; library {result['library_version']}",
+         f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
+         f"- **host**: {s['host']}",
+         f"- **V4 weights**: {s['weights']}",
+         f"- passages: {len(s['passages'])} × {s['tokens_per_passage']} tokens "
+         f"({', '.join(s['passages'])}); tokens of text before repetition: "
+         + ", ".join(str(v) for v in s.get("text_tokens", {}).values())
+         + "; distinct tokens: " + ", ".join(str(v) for v in s["unique_tokens"].values())
+         + " (a passage's tokens repeat to fill the length)",
+         f"- **layer pattern** (source: {lp['source']}): {lp['n_layers']} layers, "
+         + ", ".join(f"{k.upper()} {n} (layers {_ranges(lp['layers'][k])})" for k, n in lp["counts"].items())
+         + (f"; the last {lp['ignored_entries']} compress_ratios entr{'y' if lp['ignored_entries'] == 1 else 'ies'} "
+            "(MTP block) not counted" if lp["ignored_entries"] else "")
+         + ". Every layer keeps a window cache; CSA and HCA layers also a pooled one.",
+         f"- **V4 FP8 record** (v4_native, the `post` reference): {rec['bytes']} bytes per vector "
+         + ("(V4's record: E4M3 with UE8M0 power-of-two scales per 64, bf16 RoPE dims)" if rec["is_v4_record"] else
+            f"(**not** V4's {rec['v4_record_bytes']}-byte UE8M0 record: see the next section)"),
+         f"- run time: {result['timing_s']['total']} s wall, {result['timing_s'].get('cpu', '?')} s CPU ("
+         + ", ".join(f"{k} {v} s" for k, v in result["timing_s"].items() if k not in ("total", "cpu")) + " wall)\n",
+         "## KV streams\n",
+         ("Each stream is written by the first layer of its kind, as V4's inference code does it: "
+          "x = attn_norm(h) (bf16), wkv as an FP8 GEMM (x quantized to E4M3 per 128 with UE8M0 scales, bf16 out), "
+          "kv_norm and RoPE in float cast to bf16; the compressor's float32 projections, pooling, bf16 cast, norm "
+          "and RoPE; then V4's FP8 step. Layer-weighted results count a stream once per layer that holds it.\n"),
+         "| stream | name | layer | layers holding it | vectors / passage | what |",
+         "|---|---|---|---|---|---|"]
+    for k, v in s["streams"].items():
+        L.append(f"| {_label(result, k)} | `{k}` | {v['layer']} | {v['layer_count']} | "
+                 f"{v['vectors_per_passage']} | {v['method']} |")
+    L.append("")
+    return L
+
+
+def _ranges(layers: list) -> str:
+    """[0, 1] -> '0-1'; [2, 4, ..., 42] -> '2-42 step 2'."""
+    if len(layers) == 1:
+        return str(layers[0])
+    steps = {b - a for a, b in itertools.pairwise(layers)}
+    if len(steps) == 1:
+        st = steps.pop()
+        return f"{layers[0]}–{layers[-1]}" + ("" if st == 1 else f" step {st}")
+    return ", ".join(str(v) for v in layers)
+
+
+def _differences(result: dict) -> list[str]:
     s = result["setting"]
+    rec = s["v4_record"]
+    pub = result["published_reference"]
+    items = []
+    if s["weights_synthetic"]:
+        items.append("**V4 weights are synthetic**: seeded random projections with unit norm weights stand in for "
+                     "trained V4-Flash layers (the published run used trained weights). The numbers describe the "
+                     "codec on KV vectors with V4's shapes, norms, RoPE, pooling and casts but not V4's learned "
+                     "statistics; they are not a reproduction of the published table.")
+    host = "a synthetic host (hashed word ids, Gaussian embeddings)" if s["host_synthetic"] else s["host"]
+    items.append(f"**Host model**: V4's attention input is attn_norm of its own residual stream (the hyper-connection "
+                 f"mix of its 4 copies after the preceding layers); here that stream is {host}, projected to "
+                 f"{s['config']['hidden']} dims by a fixed Gaussian matrix (the published run used a Qwen2-0.5B host).")
+    if not rec["is_v4_record"]:
+        items.append(f"**FP8 record**: the library's v4_native codec here stores {rec['bytes']} bytes per vector, "
+                     f"not V4's {rec['v4_record_bytes']}-byte record with UE8M0 power-of-two scales; its error "
+                     "understates V4's, so Q_min against v4_native comes out too high and the `post` reference is "
+                     "not exactly what V4 stores.")
+    return ["## How this setting differs from the published Stage 0.75\n",
+            f"Published: {pub['source']}. What in this run is still not V4:\n"] + [f"- {t}" for t in items] + [""]
+
+
+def _audit(result: dict) -> list[str]:
+    L = ["## Audit: non-Gaussian statistics vs a same-size Gaussian control\n",
+         ("A gate fires only when the observed value lies outside the 95% band of the statistic "
+          "over 40 iid Gaussian samples of the same size (pre-FP8 KV, all passages pooled).\n"),
+         "| stream | n | statistic | observed | Gaussian median [95% band] | gate |",
+         "|---|---|---|---|---|---|"]
+    for k, a in result["audit"].items():
+        for stat, v in a["observed"].items():
+            g = a["gaussian_control"][stat]
+            L.append(f"| {_label(result, k)} | {a['n_vectors']} | {stat} | {v:.4g} | "
+                     f"{g['median']:.4g} [{g['lo']:.4g}, {g['hi']:.4g}] | "
+                     f"{'FIRES' if a['gate_fires'][stat] else '-'} |")
+    L.append("")
+    return L
+
+
+def _baselines(result: dict) -> list[str]:
+    L = ["## Baselines (rel-MSE, mean ± 95% CI over passages)\n",
+         "| stream | reference | codec | bits/vector | rel-MSE | cosine |",
+         "|---|---|---|---|---|---|"]
+    for k, by_ref in result["baselines"].items():
+        for r, by_c in by_ref.items():
+            for c, v in by_c.items():
+                L.append(f"| {_label(result, k)} | {r}-FP8 KV | {c} | {v['bits']} | "
+                         f"{_fmt_ci(v['rel_mse']['mean'], v['rel_mse'].get('half_width'), 6)} | "
+                         f"{v['cosine']['mean']:.6f} |")
+    L.append("\n`pre`: the codec compresses the KV before V4's FP8 step and is scored against it. "
+             "`post`: the codec re-compresses what V4 stored (the v4_native round trip: E4M3 on the non-RoPE dims, "
+             "bf16 RoPE dims) and is scored against that.\n")
+    return L
+
+
+def _q38(result: dict) -> list[str]:
+    L = ["## E8 / FP8 rel-MSE ratio at Q = 38 (the published table's operating point)\n",
+         "| stream | Q | ours, pre-FP8 ref. (vs fp8_per64) | ours vs v4_native | ours, post-FP8 ref. | published |",
+         "|---|---|---|---|---|---|"]
+    pub = result["published_reference"]["e8_q38_over_fp8"]
+    q = 38  # the published ratios are all at Q = 38
+    for k in result["sweep"]:
+        pre = result["sweep"][k]["pre"]["e8"]
+        post = result["sweep"][k]["post"]["e8"]
+        if q not in pre["q"]:
+            continue
+        i = pre["q"].index(q)
+        published = f"{pub[k][0]:.3f} ± {pub[k][1]:.3f}" if k in pub else "—"
+        L.append(f"| {_label(result, k)} | {q} | {_fmt_ci(pre['ratio_fp8'][i], pre['ratio_fp8_hw'][i])} | "
+                 f"{_fmt_ci(pre['ratio_v4_native'][i], pre['ratio_v4_native_hw'][i])} | "
+                 f"{_fmt_ci(post['ratio_fp8'][i], post['ratio_fp8_hw'][i])} | {published} |")
+    L.append("")
+    return L
+
+
+def _qmin(result: dict) -> list[str]:
+    L = ["## Smallest usable Q and compression (E8, pre-FP8 reference)\n",
+         ("Thresholds on the E8/baseline rel-MSE ratio: A ≤ 1.00, B ≤ 1.05, C ≤ 1.20; "
+          "`point` uses the mean ratio, `CI-safe` the upper 95% bound; every Q in the range was swept.\n"),
+         "| stream | baseline | threshold | Q point | CR vs FP8 | Q CI-safe | CR vs FP8 (CI-safe) | CR vs bf16 (CI-safe) |",
+         "|---|---|---|---|---|---|---|---|"]
+    for k, by_ref in result["q_min"].items():
+        for base, by_t in by_ref.get("pre", {}).items():
+            for t, e in by_t.items():
+                p, c = e["point"], e["ci_safe"]
+                point = f"{p['q']} | {p['cr_vs_fp8']:.3f}" if p else "— | —"
+                safe = f"{c['q']} | {c['cr_vs_fp8']:.3f} | {c['cr_vs_bf16']:.3f}" if c else "— | — | —"
+                L.append(f"| {_label(result, k)} | {base} | {t} (≤{e['tau']:.2f}) | {point} | {safe} |")
+    L.append("")
+    return L
+
+
+def _strategies(result: dict) -> list[str]:
+    s = result["setting"]
+    names = list(result["sweep"])
+    counts = ", ".join(f"{_label(result, k)} {s['layer_counts'][k]}" for k in names)
+    order = "/".join(_label(result, k) for k in names)
+    L = ["## Deployment strategies (layer-weighted)\n",
+         ("`uniform`: one Q for all layers (the largest per-stream Q_min). `per_stream`: each stream its "
+          f"own Q_min; CR = Σ n·4224 / Σ n·bits with n the layers holding each stream ({counts}; layer pattern "
+          "above).\n"),
+         (f"| baseline | threshold | mode | uniform Q | uniform CR vs FP8 | per-stream Q ({order}) | "
+          "per-stream CR vs FP8 | per-stream CR vs bf16 |"),
+         "|---|---|---|---|---|---|---|---|"]
+    for base, by_t in result["strategies"].items():
+        for t, by_m in by_t.items():
+            for mode, e in by_m.items():
+                if e is None:
+                    L.append(f"| {base} | {t} | {mode} | — | — | — | — | — |")
+                    continue
+                qs = "/".join(str(e["per_stream"]["q"][k]) for k in names)
+                L.append(f"| {base} | {t} | {mode} | {e['uniform']['q']} | {e['uniform']['cr_vs_fp8']:.3f} | "
+                         f"{qs} | {e['per_stream']['cr_vs_fp8']:.3f} | {e['per_stream']['cr_vs_bf16']:.3f} |")
+    pub = result["published_reference"]
+    L.append(f"\nPublished: max usable CR {pub['max_usable_cr_vs_fp8']}× vs FP8 "
+             f"({pub['max_usable_cr_vs_bf16']}× vs bf16), with the SWA and CSA pool streams at Q=38 and HCA pool at "
+             "Q=44 over 3/20/20 layers.\n")
+    return L
+
+
+def _attention(result: dict) -> list[str]:
+    att = result["attention"]
+    L = ["## Attention-level metric (one decode step, K=V = the stream's KV)\n",
+         (f"Queries: {att['queries']}. Output error ‖o − o_bf16‖/‖o_bf16‖ and softmax KL(p_bf16 ‖ p) "
+          "against a bf16 cache; mean ± 95% CI over passages.\n"),
+         "| stream | codec | bits | output rel. error | softmax KL (nats) |",
+         "|---|---|---|---|---|"]
+    for k, by_c in att["streams"].items():
+        for c, v in by_c.items():
+            e, kl = v["output_rel_error"], v["softmax_kl_mean"]
+            L.append(f"| {_label(result, k)} | {c} | {v['bits']} | {_fmt_ci(e['mean'], e.get('half_width'), 5)} | "
+                     f"{kl['mean']:.3e} |")
+    L.append("")
+    return L
+
+
+# (section builder, result key it needs or None): the markdown report in order. A new
+# section is one builder appended here.
+SECTIONS = [(_header, None), (_differences, None), (_audit, "audit"), (_baselines, "sweep"),
+            (_q38, "sweep"), (_qmin, "q_min"), (_strategies, "strategies"), (_attention, "attention")]
+
+
+def markdown(result: dict) -> str:
     L = []
-    L.append("# Stage 0.75: KakeyaLattice vs DeepSeek-V4-Flash FP8 KV storage\n")
-    L.append(f"- command: `{result.get('command', '')}`")
-    L.append(f"- created (UTC): {result['created_utc']}; library {result['library_version']}")
-    m = result["machine"]
-    L.append(f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}")
-    L.append(f"- **host**: {s['host']}")
-    L.append(f"- **V4 weights**: {s['weights']}")
-    L.append(f"- passages: {len(s['passages'])} × {s['tokens_per_passage']} tokens "
-             f"({', '.join(s['passages'])}); tokens of text before repetition: "
-             + ", ".join(str(v) for v in s.get("text_tokens", {}).values())
-             + "; distinct tokens: " + ", ".join(str(v) for v in s["unique_tokens"].values())
-             + " (a passage's tokens repeat to fill the length)")
-    L.append(f"- vectors per passage: " + ", ".join(f"{STREAM_LABEL[k]} {v}" for k, v in s["vectors_per_passage"].items()))
-    L.append(f"- layer counts for the strategies: " + ", ".join(f"{STREAM_LABEL[k]} {v}" for k, v in s["layer_counts"].items()))
-    L.append(f"- run time: {result['timing_s']['total']} s\n")
-    synth = s["host_synthetic"] or s["weights_synthetic"]
-    L.append("## How this setting differs from the published Stage 0.75\n")
-    L.append(f"The published numbers ({result['published_reference']['source']}) used trained V4-Flash "
-             "weights and a Qwen2-0.5B host. This run used: "
-             + ("**synthetic (seeded random) V4 projections**" if s["weights_synthetic"] else "trained V4 shards")
-             + " and " + ("**a synthetic host**" if s["host_synthetic"] else "real trained host token embeddings")
-             + ". " + ("Its numbers therefore describe the codec on KV vectors with V4's shapes, norms, RoPE "
-                        "and pooling but not V4's learned statistics; they are not a reproduction of the "
-                        "published table." if synth else "") + "\n")
-    if "audit" in result:
-        L.append("## Audit: non-Gaussian statistics vs a same-size Gaussian control\n")
-        L.append("A gate fires only when the observed value lies outside the 95% band of the statistic "
-                 "over 40 iid Gaussian samples of the same size (pre-FP8 KV, all passages pooled).\n")
-        L.append("| stream | n | statistic | observed | Gaussian median [95% band] | gate |")
-        L.append("|---|---|---|---|---|---|")
-        for k, a in result["audit"].items():
-            for stat, v in a["observed"].items():
-                g = a["gaussian_control"][stat]
-                L.append(f"| {STREAM_LABEL[k]} | {a['n_vectors']} | {stat} | {v:.4g} | "
-                         f"{g['median']:.4g} [{g['lo']:.4g}, {g['hi']:.4g}] | "
-                         f"{'FIRES' if a['gate_fires'][stat] else '-'} |")
-        L.append("")
-    if "sweep" in result:
-        L.append("## Baselines (rel-MSE, mean ± 95% CI over passages)\n")
-        L.append("| stream | reference | codec | bits/vector | rel-MSE | cosine |")
-        L.append("|---|---|---|---|---|---|")
-        for k, by_ref in result["baselines"].items():
-            for r, by_c in by_ref.items():
-                for c, v in by_c.items():
-                    L.append(f"| {STREAM_LABEL[k]} | {r}-FP8 KV | {c} | {v['bits']} | "
-                             f"{_fmt_ci(v['rel_mse']['mean'], v['rel_mse'].get('half_width'), 6)} | "
-                             f"{v['cosine']['mean']:.6f} |")
-        L.append("\n`pre`: the codec compresses the KV before V4's FP8 step and is scored against it. "
-                 "`post`: the codec re-compresses what V4 stored (E4M3 on 448 dims, bf16 RoPE dims) and "
-                 "is scored against that.\n")
-        L.append("## E8 / FP8 rel-MSE ratio at Q = 38 (the published table's operating point)\n")
-        L.append("| stream | Q | ours, pre-FP8 ref. (vs fp8_per64) | ours vs v4_native | ours, post-FP8 ref. | published |")
-        L.append("|---|---|---|---|---|---|")
-        pub = result["published_reference"]
-        for k in result["sweep"]:
-            q = 38  # the published ratios are all at Q = 38
-            pre = result["sweep"][k]["pre"]["e8"]
-            post = result["sweep"][k]["post"]["e8"]
-            if q not in pre["q"]:
-                continue
-            i = pre["q"].index(q)
-            pm, phw = pub["e8_q38_over_fp8"][k]
-            L.append(f"| {STREAM_LABEL[k]} | {q} | {_fmt_ci(pre['ratio_fp8'][i], pre['ratio_fp8_hw'][i])} | "
-                     f"{_fmt_ci(pre['ratio_v4_native'][i], pre['ratio_v4_native_hw'][i])} | "
-                     f"{_fmt_ci(post['ratio_fp8'][i], post['ratio_fp8_hw'][i])} | "
-                     f"{pm:.3f} ± {phw:.3f} |")
-        L.append("")
-        L.append("## Smallest usable Q and compression (E8, pre-FP8 reference)\n")
-        L.append("Thresholds on the E8/baseline rel-MSE ratio: A ≤ 1.00, B ≤ 1.05, C ≤ 1.20; "
-                 "`point` uses the mean ratio, `CI-safe` the upper 95% bound; every Q in the range was swept.\n")
-        L.append("| stream | baseline | threshold | Q point | CR vs FP8 | Q CI-safe | CR vs FP8 (CI-safe) | CR vs bf16 (CI-safe) |")
-        L.append("|---|---|---|---|---|---|---|---|")
-        for k, by_ref in result["q_min"].items():
-            for base, by_t in by_ref.get("pre", {}).items():
-                for t, e in by_t.items():
-                    p, c = e["point"], e["ci_safe"]
-                    point = f"{p['q']} | {p['cr_vs_fp8']:.3f}" if p else "— | —"
-                    safe = f"{c['q']} | {c['cr_vs_fp8']:.3f} | {c['cr_vs_bf16']:.3f}" if c else "— | — | —"
-                    L.append(f"| {STREAM_LABEL[k]} | {base} | {t} (≤{e['tau']:.2f}) | {point} | {safe} |")
-        L.append("")
-        L.append("## Deployment strategies (layer-weighted)\n")
-        L.append("`uniform`: one Q for all layers (the largest per-stream Q_min). `per_stream`: each stream its "
-                 "own Q_min; CR = Σ n·4224 / Σ n·bits over the layer counts above.\n")
-        L.append("| baseline | threshold | mode | uniform Q | uniform CR vs FP8 | per-stream Q (SWA/CSA/HCA) | per-stream CR vs FP8 | per-stream CR vs bf16 |")
-        L.append("|---|---|---|---|---|---|---|---|")
-        for base, by_t in result["strategies"].items():
-            for t, by_m in by_t.items():
-                for mode, e in by_m.items():
-                    if e is None:
-                        L.append(f"| {base} | {t} | {mode} | — | — | — | — | — |")
-                        continue
-                    qs = "/".join(str(v) for v in e["per_stream"]["q"].values())
-                    L.append(f"| {base} | {t} | {mode} | {e['uniform']['q']} | {e['uniform']['cr_vs_fp8']:.3f} | "
-                             f"{qs} | {e['per_stream']['cr_vs_fp8']:.3f} | {e['per_stream']['cr_vs_bf16']:.3f} |")
-        if "attention" in result:
-            att = result["attention"]
-            L.append("\n## Attention-level metric (one decode step, K=V = the stream's KV)\n")
-            L.append(f"Queries: {att['queries']}. Output error ‖o − o_bf16‖/‖o_bf16‖ and softmax KL(p_bf16 ‖ p) "
-                     "against a bf16 cache; mean ± 95% CI over passages.\n")
-            L.append("| stream | codec | bits | output rel. error | softmax KL (nats) |")
-            L.append("|---|---|---|---|---|")
-            for k, by_c in att["streams"].items():
-                for c, v in by_c.items():
-                    e, kl = v["output_rel_error"], v["softmax_kl_mean"]
-                    L.append(f"| {STREAM_LABEL[k]} | {c} | {v['bits']} | {_fmt_ci(e['mean'], e.get('half_width'), 5)} | "
-                             f"{kl['mean']:.3e} |")
-        L.append(f"\nPublished: max usable CR {result['published_reference']['max_usable_cr_vs_fp8']}× vs FP8 "
-                 f"({result['published_reference']['max_usable_cr_vs_bf16']}× vs bf16).\n")
-    return "\n".join(L) + "\n"
+    for build, needs in SECTIONS:
+        if needs is None or needs in result:
+            L.extend(build(result))
+    return "\n".join(L).rstrip("\n") + "\n"
 
 
 def plots(result: dict, out: pathlib.Path) -> list[str]:
@@ -198,15 +300,19 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
     dim = result["setting"]["config"]["head_dim"]
 
     def figure(name, draw, xlabel, ylabel, log_y):
-        fig, axes = plt.subplots(1, len(streams), figsize=(5 * len(streams), 4), squeeze=False,
+        ncols = min(3, len(streams))
+        nrows = -(-len(streams) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False,
                                  constrained_layout=True)
-        for ax, k in zip(axes[0], streams):
+        for ax in axes.flat[len(streams):]:
+            ax.set_visible(False)
+        for ax, k in zip(axes.flat, streams):
             draw(ax, k)
             if log_y:
                 ax.set_yscale("log")
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
-            ax.set_title(STREAM_LABEL[k])
+            ax.set_title(_label(result, k))
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
         fig.savefig(out / name, dpi=110)
@@ -230,7 +336,7 @@ def plots(result: dict, out: pathlib.Path) -> list[str]:
             ax.fill_between(row["q"], m - hw, m + hw, alpha=0.25)
         for name, tau in THRESHOLDS.items():
             ax.axhline(tau, color="gray", lw=0.7, ls=":")
-            ax.text(1, tau, name, fontsize=7, va="bottom")
+            ax.text(0.01, tau, name, fontsize=7, va="bottom", transform=ax.get_yaxis_transform())
 
     return [figure("rel_mse_vs_bits.png", rel_mse_panel, "bits per coordinate", "rel-MSE (pre-FP8 reference)", True),
             figure("ratio_vs_q.png", ratio_panel, "Q", "rel-MSE ratio to FP8 (95% CI)", True)]

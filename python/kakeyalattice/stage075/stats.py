@@ -3,12 +3,12 @@
 statistics with their same-size Gaussian null bands."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from .. import _core
-
 
 
 # ----------------------------------------------------------------------------- Student t
@@ -109,7 +109,13 @@ def audit_statistics(x: np.ndarray) -> dict:
 
 def gaussian_null(n: int, d: int, replicates: int = 40, seed: int = 0) -> dict:
     """The same statistics on `replicates` iid N(0,1) samples of the same size: the null
-    band (2.5%, 97.5% quantiles) a gate is judged against."""
+    band (2.5%, 97.5% quantiles) a gate is judged against. It depends on (n, d,
+    replicates, seed) only, so streams of the same size share one computation."""
+    return {k: dict(v) for k, v in _gaussian_null(int(n), int(d), int(replicates), int(seed)).items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _gaussian_null(n: int, d: int, replicates: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     runs = [audit_statistics(rng.standard_normal((n, d))) for _ in range(replicates)]
     out = {}
