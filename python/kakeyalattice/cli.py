@@ -26,6 +26,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="V4 config.json (layer pattern from its compress_ratios); default: config.json in "
                         "--v4-weights if present, else the built-in V4-Flash constants")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--realkv-tokens", type=int, default=1024,
+                   help="tokens per passage for the Real KV section (all-MiniLM-L6-v2); 0 skips it")
     p.add_argument("--threads", type=int, default=0, help="C++ worker threads (0 = all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
                           args.host_model, args.v4_weights, args.seed,
                           do_audit=args.what in ("run", "audit"), do_sweep=args.what in ("run", "sweep"),
                           show=not args.quiet, command="kakeyalattice " + shlex.join(argv),
-                          v4_config=args.v4_config)
+                          v4_config=args.v4_config, realkv_tokens=args.realkv_tokens)
     files = write_reports(result, args.out)
     print(f"wrote {args.out}/{files['json']}, {args.out}/{files['markdown']}"
           + (f", plots {files.get('plots')}" if files.get("plots") else "")

@@ -14,13 +14,14 @@ import time
 
 import numpy as np
 
-from .. import BF16Codec, Codec, FP8Per64Codec, V4NativeCodec, __version__, compare
+from .. import BF16Codec, Codec, FP8Per64Codec, V4NativeCodec, __version__, codec, compare
 from ..dsv4 import V4FlashConfig
 from ..dsv4.config import LAYER_KINDS, config_from_json
 from ..dsv4.host import load_host
 from ..dsv4.kv import STREAMS, kv_streams
 from ..dsv4.passages import PASSAGES
 from ..dsv4.weights import ShardIndex, load_layer_weights, random_layer_weights
+from .landscape import stream_landscape
 from .progress import Progress
 from .stats import audit, mean_ci
 from .thresholds import THRESHOLDS, compression, q_min
@@ -225,6 +226,74 @@ def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_
     return out
 
 
+def run_landscape(passages, cfg: V4FlashConfig) -> dict:
+    """The peer landscape of every V4 stream (pre-FP8 KV), yardstick V4's own record."""
+    return {k: stream_landscape([p["pre"][k] for p in passages], "v4_native", {"rope_dims": cfg.rope_dims})
+            for k in stream_names(passages)}
+
+
+def run_realkv(n_passages: int, n_tokens: int, qs, show: bool = True, model_dir=None) -> dict:
+    """Real trained KV (all-MiniLM-L6-v2, a different model from V4): audit, peer landscape,
+    E8 Q sweep against fp8_per64 and the attention-level metric on its three streams."""
+    from .. import realkv
+    from ..attention import attention_quality
+
+    model = realkv.MiniLM(model_dir)
+    subjects = list(PASSAGES)[:n_passages]
+    prog = Progress(n_passages, "real KV", show)
+    per = []
+    for subj in subjects:
+        per.append(realkv.passage_streams(model, PASSAGES[subj], n_tokens))
+        prog.step(note=subj)
+    names = list(realkv.STREAMS)
+    out = {"model": realkv.MODEL_NAME, "tokens_per_passage": n_tokens, "passages": subjects,
+           "vectors_per_passage": {k: int(per[0][k].shape[0]) for k in names},
+           "audit": {k: audit(np.concatenate([p[k] for p in per]), replicates=40, seed=23) for k in names},
+           "landscape": {k: stream_landscape([p[k] for p in per], "fp8_per64") for k in names}}
+    dim = int(per[0][names[0]].shape[1])
+    fp8 = FP8Per64Codec(dim)
+    sweep, qmins = {}, {}
+    for k in names:
+        ref = np.array([_metric(p[k], fp8)[0] for p in per])
+        row = {"q": [], "bits": [], "rel_mse": [], "ratio_fp8": [], "ratio_fp8_hw": []}
+        for q in qs:
+            c = Codec(dim, q)
+            rel = np.array([_metric(p[k], c)[0] for p in per])
+            rf = mean_ci(rel / ref)
+            row["q"].append(q)
+            row["bits"].append(c.bits_per_vector)
+            row["rel_mse"].append(float(rel.mean()))
+            row["ratio_fp8"].append(rf["mean"])
+            row["ratio_fp8_hw"].append(rf["half_width"])
+        sweep[k] = row
+        hi = [a + (b or 0.0) for a, b in zip(row["ratio_fp8"], row["ratio_fp8_hw"])]
+        qmins[k] = {}
+        for name, tau in THRESHOLDS.items():
+            sol = q_min(row["q"], row["ratio_fp8"], hi, tau)
+            qmins[k][name] = {mode: None if sol[mode] is None else
+                              {"q": sol[mode], **compression(row["bits"][row["q"].index(sol[mode])], dim)}
+                              for mode in ("point", "ci_safe")}
+    out["sweep"], out["q_min"] = sweep, qmins
+    # attention: K = the RoPE'd keys, V = the values of each passage as one 384-d head
+    rng = np.random.default_rng(29)
+    codecs = {"fp8_per64": fp8, "e8_q38": Codec(dim, 38), "e8_q24": Codec(dim, 24),
+              "lloydmax6": codec("lloydmax", dim, bits=6), "int8_g64": codec("int", dim, bits=8, group=64)}
+    att = {name: {"output_rel_error": [], "softmax_kl_mean": []} for name in codecs}
+    for p in per:
+        kk = p["realkv_keys_rope"][None, :, None, :]
+        vv = p["realkv_values"][None, :, None, :]
+        qq = rng.standard_normal((1, 16, dim)) * 2.0
+        for name, c in codecs.items():
+            r = attention_quality(qq, kk, vv, c, c)
+            att[name]["output_rel_error"].append(r["output_rel_error"])
+            att[name]["softmax_kl_mean"].append(r["softmax_kl_mean"])
+    out["attention"] = {"queries": "synthetic iid N(0, 4), 16 query heads over one 384-d head (K = RoPE'd keys, "
+                                   f"V = values, all layers' tokens of a passage), softmax scale 1/sqrt({dim})",
+                        "codecs": {name: {m: mean_ci(v) for m, v in d_.items()} | {"bits": codecs[name].bits_per_vector}
+                                   for name, d_ in att.items()}}
+    return out
+
+
 def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, dict]:
     """Q_min per stream/reference/baseline/threshold, and the layer-weighted strategies
     (layer_counts: {stream: number of layers that hold it})."""
@@ -284,7 +353,7 @@ def solve(sweep: dict, cfg: V4FlashConfig, layer_counts: dict) -> tuple[dict, di
 def run_stage075(cfg: V4FlashConfig | None = None, n_passages: int = 8, n_tokens: int = 2048,
                  q_lo: int = 1, q_hi: int = 80, lattices=("e8", "d4", "z"), host_model=None,
                  v4_weights=None, seed: int = 0, do_audit: bool = True, do_sweep: bool = True,
-                 show: bool = True, command: str = "", v4_config=None) -> dict:
+                 show: bool = True, command: str = "", v4_config=None, realkv_tokens: int = 1024) -> dict:
     """One Stage 0.75 run. The configuration (layer pattern included) is read from
     `v4_config`, else from config.json beside `v4_weights`, else `cfg` or the built-in
     V4-Flash constants; the report says which."""
@@ -315,6 +384,11 @@ def run_stage075(cfg: V4FlashConfig | None = None, n_passages: int = 8, n_tokens
         t = lap("sweep", t)
         result["attention"] = run_attention_metric(passages, cfg)
         t = lap("attention", t)
+        result["landscape"] = run_landscape(passages, cfg)
+        t = lap("landscape", t)
+        if realkv_tokens > 0:
+            result["realkv"] = run_realkv(n_passages, realkv_tokens, list(range(q_lo, q_hi + 1)), show)
+            t = lap("realkv", t)
     timing["total"] = round(time.time() - t0, 2)
     timing["cpu"] = round(time.process_time() - c0, 2)  # all threads: tells a loaded machine apart
     result["timing_s"] = timing

@@ -31,7 +31,16 @@ JSON schema `kakeyalattice.stage075/1` (stage075.json; non-finite numbers are nu
                         per_stream: {q{stream}, mean_bits, cr_vs_fp8, cr_vs_bf16}} | null
     attention          {queries, streams{stream}{codec}: {bits, output_rel_error: CI,
                         softmax_kl_mean: CI}}
-    timing_s           {inputs, audit, sweep, attention, total} wall seconds, cpu (process CPU
+    landscape{stream}  {dim, reference, rows[{codec, family, params, bits_per_vector, bits_per_coord,
+                        rel_mse: CI, ratio_to_reference: CI, db_from_shannon}],
+                        bits_needed{A|B|C}{family}{point|ci_safe}: {codec, bits_per_vector,
+                        bits_per_coord} | null}   (stage075/landscape.py)
+    realkv             {model, tokens_per_passage, passages[], vectors_per_passage{stream},
+                        audit{stream}, landscape{stream} (yardstick fp8_per64),
+                        sweep{stream}{q[], bits[], rel_mse[], ratio_fp8[], ratio_fp8_hw[]},
+                        q_min{stream}{A|B|C}{point|ci_safe}, attention{queries, codecs{name}}}
+                       streams realkv_keys, realkv_values, realkv_keys_rope (kakeyalattice.realkv)
+    timing_s           {inputs, audit, sweep, attention, landscape, realkv, total} wall seconds, cpu (process CPU
                        seconds, all threads);  files {json, markdown, plots[]}
 Streams (dsv4/kv.py STREAMS; the first three names are the published Stage 0.75 ones):
     sliding_window_kv      window KV of the first sliding-only layer, every token
@@ -273,10 +282,60 @@ def _attention(result: dict) -> list[str]:
     return L
 
 
+def _landscape(result: dict) -> list[str]:
+    from .landscape import landscape_markdown
+
+    return landscape_markdown(
+        "## Peer landscape: every format on each stream (pre-FP8 KV)\n\n"
+        "How many bits each format needs to match V4's own 584-byte FP8 record (`v4_native`) on each "
+        "stream; full per-setting numbers in stage075.json (`landscape`) and landscape.png.",
+        result["landscape"], lambda k: _label(result, k))
+
+
+def _realkv(result: dict) -> list[str]:
+    from .landscape import landscape_markdown
+
+    r = result["realkv"]
+    L = ["## Real KV: a trained transformer's keys and values (NOT DeepSeek-V4)\n",
+         f"Model: {r['model']}; its NumPy forward pass (kakeyalattice.realkv) over the same "
+         f"{len(r['passages'])} passages, {r['tokens_per_passage']} tokens each (windows of 512 tokens), every "
+         "layer's K and V right after their projections (384-d per layer and token), and the keys with RoPE "
+         "(theta 10 000) applied per 32-d head as a decoder would cache them. Vectors per passage: " +
+         ", ".join(f"{k} {n}" for k, n in r["vectors_per_passage"].items()) + ".\n",
+         "Structure of the data beside a same-size iid Gaussian control (gate: outside its 95% band):\n",
+         "| stream | statistic | observed | Gaussian median [95% band] | gate |", "|---|---|---|---|---|"]
+    for k, a in r["audit"].items():
+        for stat in ("mean_offset_fraction", "channel_rms_cv", "excess_kurtosis", "peak_to_rms", "rotated_peak_to_rms"):
+            if stat not in a["observed"]:
+                continue
+            g = a["gaussian_control"][stat]
+            L.append(f"| {k} | {stat} | {a['observed'][stat]:.4g} | {g['median']:.4g} [{g['lo']:.4g}, {g['hi']:.4g}] | "
+                     f"{'FIRES' if a['gate_fires'][stat] else '-'} |")
+    L += ["", "E8 (v1) Q_min against fp8_per64 on these streams (CI-safe [point]):\n",
+          "| stream | A (τ = 1.00) | B (τ = 1.05) | C (τ = 1.20) |", "|---|---|---|---|"]
+    for k, by in r["q_min"].items():
+        cells = []
+        for name in THRESHOLDS:
+            e = by[name]
+            safe = "—" if e["ci_safe"] is None else f"Q {e['ci_safe']['q']}, CR vs FP8 {e['ci_safe']['cr_vs_fp8']:.3f}"
+            pt = "—" if e["point"] is None else f"Q {e['point']['q']}"
+            cells.append(f"{safe} [{pt}]")
+        L.append(f"| {k} | " + " | ".join(cells) + " |")
+    L += ["", f"Attention-level metric ({r['attention']['queries']}):\n",
+          "| codec | bits/vector | output rel. error | softmax KL (nats) |", "|---|---|---|---|"]
+    for name, v in r["attention"]["codecs"].items():
+        L.append(f"| {name} | {v['bits']} | {_fmt_ci(v['output_rel_error']['mean'], v['output_rel_error'].get('half_width'), 4)} | "
+                 f"{_fmt_ci(v['softmax_kl_mean']['mean'], v['softmax_kl_mean'].get('half_width'), 4)} |")
+    L.append("")
+    L += landscape_markdown("### Peer landscape on the real KV (yardstick: fp8_per64)", r["landscape"])
+    return L
+
+
 # (section builder, result key it needs or None): the markdown report in order. A new
 # section is one builder appended here.
 SECTIONS = [(_header, None), (_differences, None), (_audit, "audit"), (_baselines, "sweep"),
-            (_q38, "sweep"), (_qmin, "q_min"), (_strategies, "strategies"), (_attention, "attention")]
+            (_q38, "sweep"), (_qmin, "q_min"), (_strategies, "strategies"), (_attention, "attention"),
+            (_landscape, "landscape"), (_realkv, "realkv")]
 
 
 def markdown(result: dict) -> str:
@@ -348,6 +407,16 @@ def write_reports(result: dict, out) -> dict:
     files = {"json": "stage075.json", "markdown": "stage075.md"}
     if "sweep" in result:
         files["plots"] = plots(result, out)
+    if "landscape" in result:
+        from .landscape import landscape_figure
+
+        files.setdefault("plots", []).append(landscape_figure(result["landscape"], out / "landscape.png",
+                                                              lambda k: _label(result, k)))
+    if "realkv" in result:
+        from .landscape import landscape_figure
+
+        files.setdefault("plots", []).append(landscape_figure(result["realkv"]["landscape"],
+                                                              out / "realkv_landscape.png"))
     result["files"] = files
     write_json(result, out / files["json"])
     (out / files["markdown"]).write_text(markdown(result))
