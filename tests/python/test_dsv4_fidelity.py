@@ -64,7 +64,6 @@ def test_fp8_act_quant_matches_reference_and_bf16_round_matches_ml_dtypes():
     np.testing.assert_array_equal(bf16_round(y), y.astype(ml_dtypes.bfloat16).astype(np.float32))
 
 
-@pytest.mark.xfail(strict=False, reason="needs the real v4_native record from the C++ core")
 def test_library_v4_native_is_the_584_byte_ue8m0_record():
     rng = np.random.default_rng(2)
     x = (rng.standard_normal((64, 512)) * np.exp(rng.uniform(-6, 6, (64, 1)))).astype(np.float32)
