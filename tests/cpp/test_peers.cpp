@@ -252,14 +252,6 @@ TEST(Peers, SideValueOverflowIsAnInputErrorNamingTheRow) {
 }
 
 // ------------------------------------------------------------------------- corrupt records
-// KNOWN LIBRARY BUG (reported; remove a family from this list when it is fixed, the
-// test KnownBug.ScaledValueOverflowIsNotReported below then fails to remind you): a
-// record whose scale is valid but whose value · scale overflows float32 (e.g. E4M3 448
-// under UE8M0 byte 254 = 2^127) decodes to ±inf / NaN and is not reported corrupt.
-// Encoders never write such records (their largest scale byte keeps value · scale
-// finite), so only corrupt or foreign records hit it.
-const std::set<std::string> kOverflowNotReported = {"fp8_per64", "v4_native", "v41_mxfp8", "mxfp8", "mxfp4"};
-
 TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
   std::mt19937 g(2024);
   for (int32_t dim : {128, 512}) {
@@ -267,7 +259,7 @@ TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
       SCOPED_TRACE(s.name());
       const int64_t rows = 64, cb = s.code_bytes();
       const auto x = kt::gaussian(rows, dim, 21);
-      int64_t flagged_total = 0, known_bug_rows = 0;
+      int64_t flagged_total = 0;
       for (int trial = 0; trial < 8; ++trial) {
         // even rows valid records, odd rows random bytes
         auto codes = encode_all(s, x, rows);
@@ -289,10 +281,6 @@ TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
           } else {
             bool finite = true;
             for (int32_t i = 0; i < dim; ++i) finite = finite && std::isfinite(out[r * dim + i]);
-            if (!finite && kOverflowNotReported.count(s.family())) {
-              ++known_bug_rows;
-              continue;
-            }
             ASSERT_TRUE(finite) << "row " << r << " decodes to a non-finite value and is not flagged";
             // a record that decodes is decoded the same alone
             std::vector<uint8_t> one(codes.begin() + r * cb, codes.begin() + (r + 1) * cb);
@@ -312,15 +300,13 @@ TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
       }
       // Every format has a detectable corruption and random bytes hit it.
       EXPECT_GT(flagged_total, 0);
-      if (known_bug_rows) std::printf("  [known bug] %s: %lld unflagged non-finite rows\n", s.name().c_str(),
-                                      static_cast<long long>(known_bug_rows));
     }
   }
 }
 
-TEST(KnownBug, ScaledValueOverflowIsNotReported) {
-  // Minimal records: the largest element under the largest valid scale. Expected (once
-  // fixed): flagged in bad_rows and zeroed, or CorruptCode without bad_rows. Today: +inf.
+TEST(Peers, ScaledValueOverflowIsReportedCorrupt) {
+  // Minimal records: the largest element under the largest valid scale overflows float32.
+  // No encoder writes them; a decoder must flag (and zero) the row, never return inf.
   struct Case {
     CodecSpec spec;
     std::vector<std::pair<int64_t, uint8_t>> bytes;
@@ -332,19 +318,16 @@ TEST(KnownBug, ScaledValueOverflowIsNotReported) {
       {make_codec("mxfp8", 32), {{0, 254}, {1, 0x7e}}},
       {make_codec("mxfp4", 32), {{0, 254}, {1, 0x07}}},                  // E2M1 6 · 2^127
   };
-  std::set<std::string> still_buggy;
   for (const auto& c : cases) {
+    SCOPED_TRACE(c.spec.name());
     std::vector<uint8_t> rec(static_cast<size_t>(c.spec.code_bytes()), 0);
     for (const auto& [i, v] : c.bytes) rec[static_cast<size_t>(i)] = v;
     uint8_t bad = 7;
     const auto out = decode_all(c.spec, rec, 1, &bad);
-    bool finite = true;
-    for (float v : out) finite = finite && std::isfinite(v);
-    if (!finite && bad == 0) still_buggy.insert(c.spec.family());
+    EXPECT_EQ(bad, 1);
+    for (float v : out) EXPECT_EQ(v, 0.0f);
+    EXPECT_THROW(decode_all(c.spec, rec, 1), CorruptCode);
   }
-  EXPECT_EQ(still_buggy, kOverflowNotReported)
-      << "the set of families that decode an overflowing record to inf without reporting it changed: "
-         "update kOverflowNotReported";
 }
 
 TEST(Peers, SpecificCorruptionsAreDetectedAndNamed) {

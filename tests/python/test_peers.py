@@ -288,8 +288,6 @@ _OVERFLOW_RECORDS = {
 
 
 @pytest.mark.parametrize("name", sorted(_OVERFLOW_RECORDS))
-@pytest.mark.xfail(strict=True, reason="library bug: value·scale overflow to inf is not reported corrupt "
-                                       "(block_scaled.h block_scaled_decode, baselines.h fp8_per64_decode)")
 def test_overflowing_record_is_reported_corrupt(name):
     dim, patch = _OVERFLOW_RECORDS[name]
     c = kl.codec(name, dim)

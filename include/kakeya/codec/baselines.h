@@ -68,7 +68,7 @@ template <class Out>
     for (int k = 0; k < kFP8Group; ++k) {
       const uint8_t c = vals[g * kFP8Group + k];
       float v = e4m3_to_float(c) * s;
-      if ((c & 0x7fu) == 0x7fu) {
+      if ((c & 0x7fu) == 0x7fu || !detail::is_finite(v)) {  // NaN code, or a product that overflows
         st = Status::kCorruptCode;
         v = 0.0f;
       }

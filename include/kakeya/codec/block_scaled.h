@@ -86,15 +86,16 @@ KAKEYA_HD void block_scale(const BlockScaledLayout& l, float amax, uint8_t* byte
 }
 
 /// Decoded value of element code c (byte or nibble) of a group with element scale sf;
-/// false for a NaN E4M3 code (corrupt record).
+/// false for a NaN E4M3 code or a product that overflows float32 (corrupt records: an
+/// encoder never writes either).
 [[nodiscard]] KAKEYA_HD bool block_scaled_value(const BlockScaledLayout& l, uint8_t c, float sf,
                                                 float* v) noexcept {
   if (l.elem == ElemFormat::kE4M3) {
     *v = e4m3_to_float(c) * sf;
-    return (c & 0x7fu) != 0x7fu;
+    return (c & 0x7fu) != 0x7fu && detail::is_finite(*v);
   }
   *v = e2m1_to_float(c) * sf;
-  return true;
+  return detail::is_finite(*v);
 }
 
 /// First pad byte of a record (v4_native pads its trailing scale bytes to a multiple of
@@ -218,9 +219,10 @@ struct BlockScaledCodec {
         break;
       case CodecKind::kNVFP4:
         KAKEYA_CHECK(s.dim % 16 == 0, "dim = ", s.dim, " must be a multiple of 16 for nvfp4");
-        KAKEYA_CHECK(detail::is_finite(s.tensor_scale) && s.tensor_scale > 0.0f,
+        KAKEYA_CHECK(detail::is_finite(s.tensor_scale) && s.tensor_scale > 0.0f &&
+                         detail::is_finite(s.tensor_scale * (kE4M3Max * kE2M1Max)),
                      "tensor_scale = ", s.tensor_scale,
-                     " must be a finite positive float for nvfp4 (calibrate it: "
+                     " must be a positive float with 2688·tensor_scale finite for nvfp4 (calibrate it: "
                      "S = max|x| over calibration data / (6 * 448))");
         break;
       default:

@@ -439,8 +439,8 @@ __global__ void fp8_decode_kernel(Fp8Geometry g, ConstCodeBatch codes, StridedBa
     }
 #pragma unroll
     for (int k = 0; k < 8; ++k) {
-      ok = ok && (b[k] & 0x7fu) != 0x7fu;
       v[k] = e4m3_to_float(b[k]) * s;
+      ok = ok && (b[k] & 0x7fu) != 0x7fu && kakeya::detail::is_finite(v[k]);  // as fp8_per64_decode
     }
   }
   __syncthreads();  // row_bad cleared

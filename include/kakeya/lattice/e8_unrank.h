@@ -44,11 +44,14 @@ struct E8Unrank {
 
 namespace detail {
 
+// 128-bit unsigned (GCC/Clang extension; __extension__ keeps -Wpedantic quiet).
+__extension__ typedef unsigned __int128 u128;
+
 [[nodiscard]] KAKEYA_HD uint64_t umulhi64(uint64_t a, uint64_t b) noexcept {
 #if defined(__CUDA_ARCH__)
   return __umul64hi(a, b);
 #else
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+  return static_cast<uint64_t>((static_cast<u128>(a) * b) >> 64);
 #endif
 }
 [[nodiscard]] KAKEYA_HD uint32_t umulhi32(uint32_t a, uint32_t b) noexcept {
@@ -61,12 +64,12 @@ namespace detail {
 
 /// Finds (M, s) with M < 2^k for floor(x/d), x <= xmax, as in the file comment.
 /// Host only (128-bit arithmetic).
-inline bool find_magic(uint64_t d, unsigned __int128 xmax, int k, uint64_t* m, uint32_t* s) noexcept {
+inline bool find_magic(uint64_t d, u128 xmax, int k, uint64_t* m, uint32_t* s) noexcept {
   for (int sh = 0; sh + k < 127; ++sh) {
-    const unsigned __int128 p = static_cast<unsigned __int128>(1) << (k + sh);
-    const unsigned __int128 mm = (p + d - 1) / d;
+    const u128 p = static_cast<u128>(1) << (k + sh);
+    const u128 mm = (p + d - 1) / d;
     if (mm >> k) return false;  // M would need k+1 bits; larger shifts only grow it
-    const unsigned __int128 e = mm * d - p;
+    const u128 e = mm * d - p;
     if (xmax * e < p) {
       *m = static_cast<uint64_t>(mm);
       *s = static_cast<uint32_t>(sh);
@@ -91,7 +94,7 @@ inline bool find_magic(uint64_t d, unsigned __int128 xmax, int k, uint64_t* m, u
     c.b = static_cast<uint32_t>(b);
     c.b2 = static_cast<uint32_t>(b * b);
     c.b4 = static_cast<uint32_t>(b * b * b * b);
-    const unsigned __int128 b8 = static_cast<unsigned __int128>(c.b4) * c.b4;
+    const detail::u128 b8 = static_cast<detail::u128>(c.b4) * c.b4;
     uint64_t m = 0;
     uint32_t s = 0;
     u.ok = u.ok && detail::find_magic(c.b4, b8 - 1, 64, &m, &s);
