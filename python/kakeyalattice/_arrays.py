@@ -46,7 +46,8 @@ def numpy_input(x: Any, arg: str = "x") -> tuple[np.ndarray, str, str]:
         if t.dtype == torch.bfloat16:
             return t.view(torch.int16).numpy().view(np.uint16), "bfloat16", "torch"
         if t.dtype not in (torch.float32, torch.float16):
-            raise TypeError(f"{arg} dtype {t.dtype} is not supported; use float32, float16 or bfloat16")
+            raise TypeError(f"{arg} dtype {t.dtype} is not supported; "
+                            "use float32, float16 or bfloat16")
         return t.numpy(), dtype_tag(t.dtype), "torch"
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{arg} must be a numpy array or a torch tensor, got {type(x).__name__}")
@@ -67,7 +68,8 @@ def as_rows(a: np.ndarray, width: int, arg: str) -> np.ndarray:
         raise ValueError(f"{arg} must have at least one dimension of size {width}, got a scalar")
     if a.shape[-1] != width:
         raise ValueError(f"{arg} last dimension is {a.shape[-1]}, expected {width}")
-    if a.ndim == 2 and (a.shape[0] <= 1 or a.strides[0] > 0) and (width <= 1 or a.strides[1] == a.itemsize):
+    rows_ok = a.shape[0] <= 1 or a.strides[0] > 0
+    if a.ndim == 2 and rows_ok and (width <= 1 or a.strides[1] == a.itemsize):
         return a
     r = a.reshape(-1, width)
     if width > 1 and r.strides[1] != r.itemsize:

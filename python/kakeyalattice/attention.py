@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Decode attention over a paged cache of codec records.
 
-    cache = PagedCache(k_codec, v_codec, num_blocks=64, block_size=16, kv_heads=8)   # numpy (CPU)
-    cache = PagedCache(k_codec, None, ..., device="cuda")   # torch CUDA; v_codec None: shared K=V latent
-    cache.append(k_new, v_new, slot_mapping)                # (n, kv_heads, dim), slots int64 (n,)
-    out = decode_attention(q, cache, block_table, seq_lens) # q (batch, q_heads, dim) -> float32
+    cache = PagedCache(k_codec, v_codec, num_blocks=64, block_size=16, kv_heads=8)  # numpy
+    cache = PagedCache(k_codec, None, ..., device="cuda")  # torch CUDA; None: shared K=V latent
+    cache.append(k_new, v_new, slot_mapping)  # (n, kv_heads, dim), slots int64 (n,)
+    out = decode_attention(q, cache, block_table, seq_lens)  # q (batch, q_heads, dim) -> f32
 
 On the CPU, decode_attention is the float64 reference (decode everything, then attend);
 on CUDA it runs the split-KV kernel that reads the codes directly. attention_quality()
@@ -17,22 +17,24 @@ import math
 import numpy as np
 
 from . import _core
-from ._arrays import is_torch
 from ._codec import BF16Codec, _CodecBase
 
 
 class PagedCache:
     """Record storage for `num_blocks · block_size` token slots × `kv_heads` heads."""
 
-    def __init__(self, k_codec: _CodecBase, v_codec: _CodecBase | None, num_blocks: int, block_size: int,
-                 kv_heads: int, device: str = "cpu"):
-        for name, v in (("num_blocks", num_blocks), ("block_size", block_size), ("kv_heads", kv_heads)):
+    def __init__(self, k_codec: _CodecBase, v_codec: _CodecBase | None, num_blocks: int,
+                 block_size: int, kv_heads: int, device: str = "cpu"):
+        for name, v in (("num_blocks", num_blocks), ("block_size", block_size),
+                        ("kv_heads", kv_heads)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(f"{name} = {v!r} must be a positive integer")
         if v_codec is not None and v_codec.dim != k_codec.dim:
-            raise ValueError(f"v_codec dim = {v_codec.dim} does not match k_codec dim = {k_codec.dim}")
+            raise ValueError(f"v_codec dim = {v_codec.dim} does not match "
+                             f"k_codec dim = {k_codec.dim}")
         self.k_codec, self.v_codec = k_codec, v_codec
-        self.num_blocks, self.block_size, self.kv_heads = int(num_blocks), int(block_size), int(kv_heads)
+        self.num_blocks, self.block_size = int(num_blocks), int(block_size)
+        self.kv_heads = int(kv_heads)
         self.device = str(device)
         n = self.num_blocks * self.block_size * self.kv_heads
         if self.device == "cpu":
@@ -42,8 +44,8 @@ class PagedCache:
             import torch
 
             self.k = torch.zeros(n * k_codec.code_bytes, dtype=torch.uint8, device=self.device)
-            self.v = None if v_codec is None else torch.zeros(n * v_codec.code_bytes, dtype=torch.uint8,
-                                                              device=self.device)
+            self.v = None if v_codec is None else torch.zeros(
+                n * v_codec.code_bytes, dtype=torch.uint8, device=self.device)
 
     @property
     def dim(self) -> int:
@@ -63,7 +65,8 @@ class PagedCache:
             vn = None if self.shared else np.ascontiguousarray(np.asarray(v_new, dtype=np.float32))
             slots = np.ascontiguousarray(np.asarray(slot_mapping, dtype=np.int64))
             if kn.shape != (slots.size, self.kv_heads, self.dim):
-                raise ValueError(f"k_new shape {kn.shape}, expected (n = {slots.size}, {self.kv_heads}, {self.dim})")
+                raise ValueError(f"k_new shape {kn.shape}, expected "
+                                 f"(n = {slots.size}, {self.kv_heads}, {self.dim})")
             _core.append_kv(self.k_codec._core, self._vcore(), kn, vn, slots, self.k, self.v,
                             self.num_blocks, self.block_size, self.kv_heads)
             return
@@ -97,10 +100,11 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
         qa = np.ascontiguousarray(np.asarray(q, dtype=np.float32))
         if qa.ndim != 3 or qa.shape[2] != cache.dim:
             raise ValueError(f"q shape {qa.shape} must be (batch, q_heads, {cache.dim})")
-        return _core.attention_reference(cache.k_codec._core, cache._vcore(), cache.k, cache.v, cache.num_blocks,
-                                         cache.block_size, cache.kv_heads,
-                                         np.ascontiguousarray(np.asarray(block_table, dtype=np.int32)),
-                                         np.ascontiguousarray(np.asarray(seq_lens, dtype=np.int32)), qa, scale)
+        table = np.ascontiguousarray(np.asarray(block_table, dtype=np.int32))
+        lens = np.ascontiguousarray(np.asarray(seq_lens, dtype=np.int32))
+        return _core.attention_reference(cache.k_codec._core, cache._vcore(), cache.k, cache.v,
+                                         cache.num_blocks, cache.block_size, cache.kv_heads,
+                                         table, lens, qa, scale)
     import torch
 
     if tuple(q.shape[2:]) != (cache.dim,) or q.dim() != 3:
@@ -138,7 +142,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None = None, scale: float | None = None) -> dict:
+def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None = None,
+                      scale: float | None = None) -> dict:
     """One attention layer's decode with compressed K/V against the same with bf16 K/V.
 
     q: (batch, q_heads, dim); k, v: (batch, tokens, kv_heads, dim) float32 (v ignored and K
@@ -168,9 +173,11 @@ def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None =
     p_ref, p_cmp = _softmax(s_ref), _softmax(s_cmp)
     o_ref = np.einsum("bhgt,bthd->bhgd", p_ref, vb)
     o_cmp = np.einsum("bhgt,bthd->bhgd", p_cmp, vcd)
-    kl = np.sum(p_ref * (np.log(np.maximum(p_ref, 1e-300)) - np.log(np.maximum(p_cmp, 1e-300))), axis=-1)
+    log_ratio = np.log(np.maximum(p_ref, 1e-300)) - np.log(np.maximum(p_cmp, 1e-300))
+    kl = np.sum(p_ref * log_ratio, axis=-1)
     num = np.sqrt(((o_cmp - o_ref) ** 2).sum())
-    cos = (o_cmp * o_ref).sum(-1) / np.maximum(np.linalg.norm(o_cmp, axis=-1) * np.linalg.norm(o_ref, axis=-1), 1e-300)
+    norms = np.linalg.norm(o_cmp, axis=-1) * np.linalg.norm(o_ref, axis=-1)
+    cos = (o_cmp * o_ref).sum(-1) / np.maximum(norms, 1e-300)
     return {"output_rel_error": float(num / max(np.sqrt((o_ref**2).sum()), 1e-300)),
             "softmax_kl_mean": float(kl.mean()), "softmax_kl_max": float(kl.max()),
             "output_cosine_mean": float(cos.mean())}

@@ -14,10 +14,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", type=int, default=2048, help="tokens per passage")
     p.add_argument("--q-min", type=int, default=1)
     p.add_argument("--q-max", type=int, default=80)
-    p.add_argument("--lattices", default="e8,d4,z", help="comma list of e8,d4,z (e8 required for Q_min)")
-    p.add_argument("--host-model", default=None, help="local host model dir (WordPiece vocab + safetensors)")
+    p.add_argument("--lattices", default="e8,d4,z",
+                   help="comma list of e8,d4,z (e8 required for Q_min)")
+    p.add_argument("--host-model", default=None,
+                   help="local host model dir (WordPiece vocab + safetensors)")
     p.add_argument("--v4-weights", default=None, help="dir of trained V4-Flash safetensors shards")
-    p.add_argument("--layers", default="3,20,20", help="layer counts SWA,CSA,HCA for the strategies")
+    p.add_argument("--layers", default="3,20,20",
+                   help="layer counts SWA,CSA,HCA for the strategies")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="C++ worker threads (0 = all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -29,7 +32,8 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     st = sub.add_parser("stage075", help="DeepSeek-V4-Flash Stage 0.75 audit and Q sweep")
     st_sub = st.add_subparsers(dest="what", required=True)
-    for name, helptext in (("run", "audit + sweep + reports"), ("audit", "the n-passage audit only"),
+    for name, helptext in (("run", "audit + sweep + reports"),
+                           ("audit", "the n-passage audit only"),
                            ("sweep", "the Q sweep only")):
         _add_common(st_sub.add_parser(name, help=helptext))
     args = ap.parse_args(argv)
@@ -49,7 +53,8 @@ def main(argv=None) -> int:
     cfg = V4FlashConfig(n_swa_layers=n_swa, n_csa_layers=n_csa, n_hca_layers=n_hca)
     result = run_stage075(cfg, args.passages, args.tokens, args.q_min, args.q_max, lattices,
                           args.host_model, args.v4_weights, args.seed,
-                          do_audit=args.what in ("run", "audit"), do_sweep=args.what in ("run", "sweep"),
+                          do_audit=args.what in ("run", "audit"),
+                          do_sweep=args.what in ("run", "sweep"),
                           show=not args.quiet, command="kakeyalattice " + shlex.join(argv))
     files = write_reports(result, args.out)
     print(f"wrote {args.out}/{files['json']}, {args.out}/{files['markdown']}"
