@@ -87,7 +87,8 @@ Status decode_attention(const CodecSpec& ks, const CodecSpec* vs, PagedKV<const 
     const CodecSpec& vspec = cache.shared() ? ks : *vs;
     KAKEYA_CHECK(ks.kind == vspec.kind, "K codec ", ks.name(), " and V codec ", vspec.name(),
                  " must be of the same kind on the GPU");
-    KAKEYA_CHECK(ks.kind != CodecKind::kV4Native && (ks.kind != CodecKind::kLattice || ks.lattice == LatticeKind::kE8),
+    KAKEYA_CHECK((ks.kind == CodecKind::kLattice && ks.lattice == LatticeKind::kE8) ||
+                     ks.kind == CodecKind::kFP8Per64 || ks.kind == CodecKind::kBF16,
                  "codec ", ks.name(), " is not supported by the GPU attention kernel (E8, fp8_per64 or bf16)");
     if (vspec.kind == CodecKind::kLattice)
       KAKEYA_CHECK(vspec.lattice == LatticeKind::kE8, "V codec ", vspec.name(), " must be E8");
@@ -118,8 +119,8 @@ Status decode_attention(const CodecSpec& ks, const CodecSpec* vs, PagedKV<const 
       }
     }
     return check_launch("kakeya::gpu::decode_attention");
-  } catch (const InvalidArgument& e) {
-    return fail(e.status(), e.what());
+  } catch (const Error& e) {
+    return fail(e.status(), e.message());
   } catch (const std::exception& e) {
     return fail(Status::kInternal, e.what());
   }
@@ -150,8 +151,8 @@ Status append_kv(const CodecSpec& ks, const CodecSpec* vs, const In* k_new, cons
       launch_encode<In>(*vs, StridedBatch<const In>{v_new, rows, vs->dim, vs->dim}, vd, vw, flag, st);
     }
     return check_launch("kakeya::gpu::append_kv");
-  } catch (const InvalidArgument& e) {
-    return fail(e.status(), e.what());
+  } catch (const Error& e) {
+    return fail(e.status(), e.message());
   } catch (const std::exception& e) {
     return fail(Status::kInternal, e.what());
   }

@@ -26,8 +26,8 @@ Status encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes, 
     KAKEYA_CHECK(x.rows < (int64_t{1} << 31) * 8, "x.rows = ", x.rows, " is too large for one launch");
     launch_encode<In>(spec, x, codes, fp8_word_io(codes, spec.dim), flag, st);
     return check_launch("kakeya::gpu::encode");
-  } catch (const InvalidArgument& e) {
-    return fail(e.status(), e.what());
+  } catch (const Error& e) {
+    return fail(e.status(), e.message());
   } catch (const std::exception& e) {
     return fail(Status::kInternal, e.what());
   }
@@ -41,27 +41,10 @@ Status decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out
     kakeya::detail::check_rows("out", out, spec.dim);
     kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
     if (out.rows == 0) return Status::kOk;
-    if (spec.kind == CodecKind::kLattice) {
-      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
-                   kMaxGroupDim);
-      const LatticeLayout lay = spec.layout();
-      switch (spec.lattice) {
-        case LatticeKind::kE8: launch_lattice_decode<E8>(lay, codes, out, flag, st); break;
-        case LatticeKind::kD4: launch_lattice_decode<D4>(lay, codes, out, flag, st); break;
-        case LatticeKind::kZ8: launch_lattice_decode<Z8>(lay, codes, out, flag, st); break;
-      }
-    } else if (spec.kind == CodecKind::kFP8Per64) {
-      const int64_t threads = out.rows * (spec.dim / detail::kChunk);
-      detail::fp8_decode_kernel<Out><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
-          codes, out, flag, aligned16(out.data, out.row_stride), fp8_word_io(codes, spec.dim));
-    } else {
-      const BaselineLayout bl = baseline_layout(spec);
-      detail::baseline_rowwise_decode_kernel<Out><<<static_cast<unsigned>((out.rows + 127) / 128), 128, 0, st>>>(
-          bl, codes, out, flag);
-    }
+    launch_decode<Out>(spec, codes, out, fp8_word_io(codes, spec.dim), flag, st);
     return check_launch("kakeya::gpu::decode");
-  } catch (const InvalidArgument& e) {
-    return fail(e.status(), e.what());
+  } catch (const Error& e) {
+    return fail(e.status(), e.message());
   } catch (const std::exception& e) {
     return fail(Status::kInternal, e.what());
   }

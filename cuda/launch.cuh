@@ -79,28 +79,63 @@ void launch_lattice_decode(const LatticeLayout& lay, ConstCodeBatch codes, Strid
                                                               aligned16(out.data, out.row_stride));
 }
 
-/// Encode of x into any destination (CodeBatch or PagedDst) for every codec kind.
+template <class C>
+inline constexpr bool kIsLatticeCodec = C::kKind == CodecKind::kLattice;
+
+/// Row-wise kernels for codecs that need scratch take dims up to kRowwiseScratchDim.
+template <class C>
+void check_rowwise(const CodecSpec& spec) {
+  if (C::kScratch)
+    KAKEYA_CHECK(spec.dim <= detail::kRowwiseScratchDim, "dim = ", spec.dim, " exceeds the GPU ", spec.family(),
+                 " kernel's limit ", detail::kRowwiseScratchDim);
+}
+
+/// Encode of x into any destination (CodeBatch or PagedDst) for every codec of the
+/// registry: dedicated kernels for the lattice codecs and fp8_per64, the row-wise
+/// kernel over the shared per-vector code for the others.
 template <class In, class Dst>
 void launch_encode(const CodecSpec& spec, StridedBatch<const In> x, Dst codes, bool fp8_words, int32_t* flag,
                    cudaStream_t st) {
-  if (spec.kind == CodecKind::kLattice) {
-    KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
-                 kMaxGroupDim);
-    const LatticeLayout lay = spec.layout();
-    switch (spec.lattice) {
-      case LatticeKind::kE8: launch_lattice_encode<E8>(lay, x, codes, flag, st); break;
-      case LatticeKind::kD4: launch_lattice_encode<D4>(lay, x, codes, flag, st); break;
-      case LatticeKind::kZ8: launch_lattice_encode<Z8>(lay, x, codes, flag, st); break;
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    if constexpr (kIsLatticeCodec<C>) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
+                   kMaxGroupDim);
+      launch_lattice_encode<typename C::Lattice>(spec.layout(), x, codes, flag, st);
+    } else if constexpr (C::kKind == CodecKind::kFP8Per64) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU fp8 kernels' limit ", kMaxGroupDim);
+      const detail::Fp8Geometry g = detail::fp8_geometry(spec.dim);
+      detail::fp8_encode_kernel<In, Dst><<<static_cast<unsigned>((x.rows + g.rows - 1) / g.rows), g.threads, 0, st>>>(
+          g, x, codes, flag, aligned16(x.data, x.row_stride), fp8_words);
+    } else {
+      check_rowwise<C>(spec);
+      detail::rowwise_encode_kernel<C, In, Dst><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
+          C::layout(spec), x, codes, flag);
     }
-  } else if (spec.kind == CodecKind::kFP8Per64) {
-    const int64_t threads = x.rows * (spec.dim / detail::kChunk);
-    detail::fp8_encode_kernel<In, Dst><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, st>>>(
-        x, codes, flag, aligned16(x.data, x.row_stride), fp8_words);
-  } else {
-    const BaselineLayout bl = baseline_layout(spec);
-    detail::baseline_rowwise_encode_kernel<In, Dst><<<static_cast<unsigned>((x.rows + 127) / 128), 128, 0, st>>>(
-        bl, x, codes, flag);
-  }
+  });
+}
+
+/// Decode for every codec of the registry (same kernel choice as launch_encode).
+template <class Out>
+void launch_decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out, bool fp8_words, int32_t* flag,
+                   cudaStream_t st) {
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    if constexpr (kIsLatticeCodec<C>) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU lattice kernels' limit ",
+                   kMaxGroupDim);
+      launch_lattice_decode<typename C::Lattice>(spec.layout(), codes, out, flag, st);
+    } else if constexpr (C::kKind == CodecKind::kFP8Per64) {
+      KAKEYA_CHECK(spec.dim <= kMaxGroupDim, "dim = ", spec.dim, " exceeds the GPU fp8 kernels' limit ", kMaxGroupDim);
+      const detail::Fp8Geometry g = detail::fp8_geometry(spec.dim);
+      detail::fp8_decode_kernel<Out><<<static_cast<unsigned>((out.rows + g.rows - 1) / g.rows), g.threads, 0, st>>>(
+          g, codes, out, flag, aligned16(out.data, out.row_stride), fp8_words);
+    } else {
+      check_rowwise<C>(spec);
+      detail::rowwise_decode_kernel<C, Out><<<static_cast<unsigned>((out.rows + 127) / 128), 128, 0, st>>>(
+          C::layout(spec), codes, out, flag);
+    }
+  });
 }
 
 /// 32-bit value accesses in the FP8 kernels: the value block (after dim/64 bf16 scales)

@@ -2,6 +2,7 @@
 // C ABI: one catch-all per entry point; messages kept thread-locally.
 #include "kakeya/c_api.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <string>
@@ -28,10 +29,8 @@ int fail(kakeya::Status s, const char* what) noexcept {
   try {                                                                      \
     body;                                                                    \
     return 0;                                                                \
-  } catch (const kakeya::InvalidArgument& e) {                               \
-    return fail(e.status(), e.what());                                       \
   } catch (const kakeya::Error& e) {                                         \
-    return fail(e.status(), e.what());                                       \
+    return fail(e.status(), e.message());                                    \
   } catch (const std::bad_alloc&) {                                          \
     return fail(kakeya::Status::kInternal, "out of memory");                 \
   } catch (const std::exception& e) {                                        \
@@ -52,6 +51,26 @@ int kakeya_codec_create(const char* kind, int32_t dim, int32_t q, const char* sc
     *out = nullptr;
     auto spec = kakeya::parse_codec(kind, dim, q, scale ? scale : "bf16", rope_dims);
     *out = new kakeya_codec{spec};
+  })
+}
+
+int kakeya_codec_make(const char* family, int32_t dim, const char* params, kakeya_codec** out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(family);
+    KAKEYA_C_NONNULL(out);
+    *out = nullptr;
+    kakeya::CodecParams p;
+    const std::string text = params ? params : "";
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t end = std::min(text.find(',', pos), text.size());
+      const std::string item = text.substr(pos, end - pos);
+      const size_t eq = item.find('=');
+      KAKEYA_CHECK(eq != std::string::npos && eq > 0, "params item '", item, "' is not key=value");
+      p[item.substr(0, eq)] = item.substr(eq + 1);
+      pos = end + 1;
+    }
+    *out = new kakeya_codec{kakeya::make_codec(family, dim, p)};
   })
 }
 
@@ -88,6 +107,16 @@ int kakeya_decode_f32(const kakeya_codec* codec, const uint8_t* codes, int64_t r
     KAKEYA_C_NONNULL(codec);
     kakeya::cpu::decode<float>(codec->spec, {codes, rows, code_stride},
                                {out, rows, codec->spec.dim, out_stride});
+  })
+}
+
+int kakeya_decode_f32_rows(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
+                           int64_t code_stride, float* out, int64_t out_stride, uint8_t* bad_rows) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    KAKEYA_C_NONNULL(bad_rows);
+    kakeya::cpu::decode<float>(codec->spec, {codes, rows, code_stride},
+                               {out, rows, codec->spec.dim, out_stride}, bad_rows);
   })
 }
 

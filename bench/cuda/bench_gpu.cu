@@ -74,7 +74,11 @@ int main(int argc, char** argv) {
     std::vector<CodecSpec> specs = {CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 4),
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 10),
                                     CodecSpec::make_lattice(LatticeKind::kE8, sh.dim, 38),
-                                    CodecSpec::make_fp8_per64(sh.dim)};
+                                    CodecSpec::make_fp8_per64(sh.dim),
+                                    CodecSpec::make_nvfp4(sh.dim, 0.00223f),
+                                    CodecSpec::make_mxfp4(sh.dim),
+                                    CodecSpec::make_int(sh.dim, 4, 64),
+                                    CodecSpec::make_lloydmax(sh.dim, 4)};
     for (const auto& spec : specs) {
       const int64_t cbytes = spec.code_bytes();
       uint8_t* codes;

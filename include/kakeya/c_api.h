@@ -12,10 +12,14 @@ extern "C" {
 
 typedef struct kakeya_codec kakeya_codec; /* opaque */
 
-/* kind: "e8" | "d4" | "z" | "fp8_per64" | "v4_native" | "bf16"; scale: "bf16" | "fp16" |
+/* Legacy constructor. kind: "e8" | "d4" | "z" | "fp8_per64" | "v4_native" | "bf16"; scale: "bf16" | "fp16" |
  * "norm_qmax" (lattice kinds only; may be NULL for "bf16"); rope_dims: v4_native only. */
 int kakeya_codec_create(const char* kind, int32_t dim, int32_t q, const char* scale,
                         int32_t rope_dims, kakeya_codec** out);
+/* Any codec of the factory: family as kakeya::codec_names() lists it ("e8", "nvfp4",
+ * "int", ...), params "key=value" items separated by commas (NULL or "" for none),
+ * e.g. kakeya_codec_make("int", 512, "bits=4,group=64", &c). */
+int kakeya_codec_make(const char* family, int32_t dim, const char* params, kakeya_codec** out);
 void kakeya_codec_destroy(kakeya_codec* codec);
 int kakeya_codec_code_bytes(const kakeya_codec* codec, int64_t* out);
 int kakeya_codec_bits_per_vector(const kakeya_codec* codec, int64_t* out);
@@ -26,6 +30,11 @@ int kakeya_encode_f32(const kakeya_codec* codec, const float* x, int64_t rows, i
                       uint8_t* codes, int64_t code_stride);
 int kakeya_decode_f32(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
                       int64_t code_stride, float* out, int64_t out_stride);
+
+/* Like kakeya_decode_f32, but a corrupt record does not fail the call: its row decodes
+ * to zeros and bad_rows[i] (rows bytes) is set to 1 (0 for good rows). */
+int kakeya_decode_f32_rows(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
+                           int64_t code_stride, float* out, int64_t out_stride, uint8_t* bad_rows);
 
 const char* kakeya_last_error(void);
 

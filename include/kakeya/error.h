@@ -34,27 +34,50 @@ enum class Status : int32_t {
   return "unknown status";
 }
 
-/// Base of every exception the host API throws.
-class Error : public std::runtime_error {
+/// Root of every exception the host API throws: `catch (const kakeya::Error& e)` sees
+/// them all, with e.status() the category and e.message() the text. Each concrete class
+/// also derives from the matching standard exception (one std::exception base each, so
+/// `catch (const std::exception&)` and `catch (const std::invalid_argument&)` work too).
+/// pybind11 maps them to kakeyalattice.KakeyaError subclasses that derive from
+/// ValueError / RuntimeError in the same way.
+class Error {
  public:
-  explicit Error(const std::string& msg, Status status = Status::kInternal)
-      : std::runtime_error(msg), status_(status) {}
+  virtual ~Error() = default;
   [[nodiscard]] Status status() const noexcept { return status_; }
+  [[nodiscard]] virtual const char* message() const noexcept = 0;
+
+ protected:
+  explicit Error(Status s) noexcept : status_(s) {}
+  Error(const Error&) = default;
+  Error& operator=(const Error&) = default;
 
  private:
   Status status_;
 };
 
-/// A parameter, shape, buffer size or input value is not acceptable. Derives from
-/// std::invalid_argument so pybind11 maps it to ValueError.
-class InvalidArgument : public std::invalid_argument {
+/// A parameter, shape, buffer size or input value is not acceptable (status
+/// kInvalidArgument, or kInvalidInput for data the codec cannot encode).
+class InvalidArgument : public std::invalid_argument, public Error {
  public:
   explicit InvalidArgument(const std::string& msg, Status status = Status::kInvalidArgument)
-      : std::invalid_argument(msg), status_(status) {}
-  [[nodiscard]] Status status() const noexcept { return status_; }
+      : std::invalid_argument(msg), Error(status) {}
+  [[nodiscard]] const char* message() const noexcept override { return what(); }
+  using Error::status;
+};
 
- private:
-  Status status_;
+/// A code record cannot be decoded (status kCorruptCode).
+class CorruptCode : public InvalidArgument {
+ public:
+  explicit CorruptCode(const std::string& msg) : InvalidArgument(msg, Status::kCorruptCode) {}
+};
+
+/// A runtime failure that is not the caller's input: CUDA errors, internal errors.
+class RuntimeFailure : public std::runtime_error, public Error {
+ public:
+  explicit RuntimeFailure(const std::string& msg, Status status = Status::kInternal)
+      : std::runtime_error(msg), Error(status) {}
+  [[nodiscard]] const char* message() const noexcept override { return what(); }
+  using Error::status;
 };
 
 namespace detail {

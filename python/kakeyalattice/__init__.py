@@ -2,7 +2,7 @@
 """KakeyaLattice: fixed-size lattice codes for KV-cache vectors.
 
     import kakeyalattice as kl
-    codec = kl.Codec(dim=512, q=38)           # E8, bf16 scale
+    codec = kl.codec("e8", dim=512, q=38)     # or kl.codec("nvfp4", 512, tensor_scale=...), ...
     codes = codec.encode(x)                   # (..., 512) -> uint8 (..., codec.code_bytes)
     xhat = codec.decode(codes)                # -> float32 (..., 512)
     kl.rel_mse(x, xhat)
@@ -15,6 +15,11 @@ from __future__ import annotations
 from ._codec import (  # noqa: F401
     BF16Codec,
     Codec,
+    CodecBase,
+    codec,
+    codec_info,
+    codec_names,
+    nvfp4_tensor_scale,
     FP8Per64Codec,
     V4NativeCodec,
     codec_from_spec,
@@ -26,9 +31,20 @@ from ._codec import (  # noqa: F401
     set_num_threads,
     compare,
 )
-from ._core import FORMAT_VERSION, WITH_CUDA, __version__  # noqa: F401
+from ._core import (  # noqa: F401
+    FORMAT_VERSION,
+    WITH_CUDA,
+    KakeyaCorruptCode,
+    KakeyaError,
+    KakeyaRuntimeError,
+    KakeyaTypeError,
+    KakeyaValueError,
+    __version__,
+)
 
 __all__ = [
+    "codec", "codec_names", "codec_info", "CodecBase", "nvfp4_tensor_scale",
+    "KakeyaError", "KakeyaValueError", "KakeyaTypeError", "KakeyaCorruptCode", "KakeyaRuntimeError",
     "Codec", "FP8Per64Codec", "V4NativeCodec", "BF16Codec", "codec_from_spec",
     "rel_mse", "cosine", "max_abs_error", "per_vector_error", "compare",
     "set_num_threads", "num_threads", "FORMAT_VERSION", "WITH_CUDA", "__version__",

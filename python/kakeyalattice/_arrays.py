@@ -2,6 +2,8 @@
 """Array plumbing: numpy / torch inputs to 2-D row views the C++ core accepts."""
 from __future__ import annotations
 
+from ._core import KakeyaTypeError, KakeyaValueError
+
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ def dtype_tag(dtype: Any) -> str:
         return "float32"
     if name in ("half", "f2", "<f2"):
         return "float16"
-    raise TypeError(f"dtype={dtype!r} is not supported; use float32, float16 or bfloat16")
+    raise KakeyaTypeError(f"dtype={dtype!r} is not supported; use float32, float16 or bfloat16")
 
 
 def numpy_input(x: Any, arg: str = "x") -> tuple[np.ndarray, str, str]:
@@ -38,7 +40,7 @@ def numpy_input(x: Any, arg: str = "x") -> tuple[np.ndarray, str, str]:
         import torch
 
         if x.device.type != "cpu":
-            raise ValueError(
+            raise KakeyaValueError(
                 f"{arg} is a torch tensor on device '{x.device}'; this entry point takes CPU "
                 "tensors (CUDA tensors go through the GPU path when kakeyalattice is built "
                 "with CUDA: see kakeyalattice.WITH_CUDA)")
@@ -46,18 +48,17 @@ def numpy_input(x: Any, arg: str = "x") -> tuple[np.ndarray, str, str]:
         if t.dtype == torch.bfloat16:
             return t.view(torch.int16).numpy().view(np.uint16), "bfloat16", "torch"
         if t.dtype not in (torch.float32, torch.float16):
-            raise TypeError(f"{arg} dtype {t.dtype} is not supported; "
-                            "use float32, float16 or bfloat16")
+            raise KakeyaTypeError(f"{arg} dtype {t.dtype} is not supported; use float32, float16 or bfloat16")
         return t.numpy(), dtype_tag(t.dtype), "torch"
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{arg} must be a numpy array or a torch tensor, got {type(x).__name__}")
+        raise KakeyaTypeError(f"{arg} must be a numpy array or a torch tensor, got {type(x).__name__}")
     if x.dtype == np.float32:
         return x, "float32", "numpy"
     if x.dtype == np.float16:
         return x, "float16", "numpy"
     if BF16_NP is not None and x.dtype == BF16_NP:
         return x.view(np.uint16), "bfloat16", "numpy"
-    raise TypeError(f"{arg} dtype {x.dtype} is not supported; use float32, float16 or bfloat16 "
+    raise KakeyaTypeError(f"{arg} dtype {x.dtype} is not supported; use float32, float16 or bfloat16 "
                     "(convert with x.astype(np.float32))")
 
 
@@ -65,11 +66,10 @@ def as_rows(a: np.ndarray, width: int, arg: str) -> np.ndarray:
     """(..., width) -> (rows, width) view; copies once only when the leading axes cannot
     be merged or the last axis is not contiguous."""
     if a.ndim == 0:
-        raise ValueError(f"{arg} must have at least one dimension of size {width}, got a scalar")
+        raise KakeyaValueError(f"{arg} must have at least one dimension of size {width}, got a scalar")
     if a.shape[-1] != width:
-        raise ValueError(f"{arg} last dimension is {a.shape[-1]}, expected {width}")
-    rows_ok = a.shape[0] <= 1 or a.strides[0] > 0
-    if a.ndim == 2 and rows_ok and (width <= 1 or a.strides[1] == a.itemsize):
+        raise KakeyaValueError(f"{arg} last dimension is {a.shape[-1]}, expected {width}")
+    if a.ndim == 2 and (a.shape[0] <= 1 or a.strides[0] > 0) and (width <= 1 or a.strides[1] == a.itemsize):
         return a
     r = a.reshape(-1, width)
     if width > 1 and r.strides[1] != r.itemsize:
@@ -90,7 +90,7 @@ def empty_out(shape: tuple, tag: str, like: str):
         return core, t
     if tag == "bfloat16":
         if BF16_NP is None:
-            raise TypeError("dtype='bfloat16' for numpy output needs the ml_dtypes package "
+            raise KakeyaTypeError("dtype='bfloat16' for numpy output needs the ml_dtypes package "
                             "(pip install ml_dtypes)")
         arr = np.empty(shape, dtype=BF16_NP)
         return arr.view(np.uint16), arr

@@ -7,34 +7,66 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._core import KakeyaTypeError, KakeyaValueError
 from ._arrays import as_rows, dtype_tag, empty_out, is_torch, numpy_input, to_float32_rows
 
 _LATTICES = ("e8", "d4", "z")
 _SCALES = ("bf16", "fp16", "norm_qmax")
+_FAMILIES = {name: (params, summary) for name, params, summary in _core.codec_families()}
 
 
 def _check_int(name: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {v!r}")
+        raise KakeyaTypeError(f"{name} must be an integer, got {v!r}")
     return int(v)
 
 
-class _CodecBase:
-    """Shared encode/decode plumbing; subclasses fix the codec kind."""
+def _param_text(name: str, v: Any) -> str:
+    """A factory parameter as the text the C++ factory parses (exact for floats)."""
+    if isinstance(v, bool):
+        raise KakeyaTypeError(f"{name} = {v!r} must be a number or a string, not a bool")
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(np.float32(v)))
+    if isinstance(v, str):
+        return v
+    raise KakeyaTypeError(f"{name} = {v!r} must be a number or a string")
 
-    _kind: str
 
-    def __init__(self, kind: str, dim: int, q: int = 0, scale: str = "bf16", rope_dims: int = 64):
+def _param_value(text: str) -> Any:
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+class CodecBase:
+    """Any codec of the factory: encode, decode, roundtrip and its bit counts.
+
+    Build one with kakeyalattice.codec(name, dim, **params); the classes Codec,
+    FP8Per64Codec, V4NativeCodec and BF16Codec are conveniences over the same object.
+    """
+
+    def __init__(self, family: str, dim: int, **params: Any):
         dim = _check_int("dim", dim)
-        q = _check_int("q", q)
-        rope_dims = _check_int("rope_dims", rope_dims)
-        self._kind = kind
-        self._q = q
-        self._scale = scale
-        self._rope = rope_dims
-        self._core = _core.CodecCore(kind, dim, q, scale, rope_dims)
+        if not isinstance(family, str):
+            raise KakeyaTypeError(f"codec name must be a string, got {family!r}")
+        self._core = _core.CodecCore(family, dim, {k: _param_text(k, v) for k, v in params.items()})
 
     # ---------------------------------------------------------------- properties
+    @property
+    def family(self) -> str:
+        """Factory name: "e8", "nvfp4", "int", ..."""
+        return self._core.family
+
+    @property
+    def params(self) -> dict:
+        """Factory parameters with their values (codec(family, dim, **params) rebuilds it)."""
+        return {k: _param_value(v) for k, v in self._core.params.items()}
+
     @property
     def dim(self) -> int:
         return self._core.dim
@@ -61,17 +93,23 @@ class _CodecBase:
         """JSON-serialisable description; codec_from_spec(spec) rebuilds the codec."""
         return {
             "format_version": int(_core.FORMAT_VERSION),
-            "kind": self._kind,
+            "codec": self.family,
             "dim": self.dim,
-            "q": self._q,
-            "scale": self._scale,
-            "rope_dims": self._rope,
+            "params": self.params,
+            "name": self.name,
             "bits_per_vector": self.bits_per_vector,
             "code_bytes": self.code_bytes,
         }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name}, {self.bits_per_vector} bits/vector)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CodecBase) and (self.family, self.dim, self.params) == (
+            other.family, other.dim, other.params)
+
+    def __hash__(self) -> int:
+        return hash((self.family, self.dim, tuple(sorted(self.params.items()))))
 
     # ---------------------------------------------------------------- codec
     def encode(self, x: Any):
@@ -93,8 +131,15 @@ class _CodecBase:
             return torch.from_numpy(codes)
         return codes
 
-    def decode(self, codes: Any, dtype: Any = "float32"):
-        """codes: uint8 (..., code_bytes) -> (..., dim) in `dtype` (float32 default)."""
+    def decode(self, codes: Any, dtype: Any = "float32", on_error: str = "raise"):
+        """codes: uint8 (..., code_bytes) -> (..., dim) in `dtype` (float32 default).
+
+        on_error="raise" (default): a corrupt record raises KakeyaCorruptCode naming the
+        first corrupt row. on_error="zero": corrupt rows decode to zeros and the call
+        returns (x_hat, bad_rows), bad_rows a boolean array over the leading shape.
+        """
+        if on_error not in ("raise", "zero"):
+            raise KakeyaValueError(f"on_error = {on_error!r} is not one of 'raise', 'zero'")
         tag = dtype_tag(dtype)
         if is_torch(codes):
             import torch
@@ -102,91 +147,141 @@ class _CodecBase:
             if codes.device.type == "cuda":
                 from . import _gpu
 
-                return _gpu.decode(self, codes, tag)
+                return _gpu.decode(self, codes, tag, on_error=on_error)
             if codes.dtype != torch.uint8:
-                raise TypeError(f"codes dtype {codes.dtype} must be torch.uint8")
+                raise KakeyaTypeError(f"codes dtype {codes.dtype} must be torch.uint8")
             c, like = codes.detach().numpy(), "torch"
         else:
             if not isinstance(codes, np.ndarray):
-                raise TypeError(f"codes must be a numpy array or torch tensor, got {type(codes).__name__}")
+                raise KakeyaTypeError(f"codes must be a numpy array or torch tensor, got {type(codes).__name__}")
             if codes.dtype != np.uint8:
-                raise TypeError(f"codes dtype {codes.dtype} must be uint8")
+                raise KakeyaTypeError(f"codes dtype {codes.dtype} must be uint8")
             c, like = codes, "numpy"
         if c.ndim == 0:
-            raise ValueError("codes must have a last dimension of size code_bytes")
+            raise KakeyaValueError("codes must have a last dimension of size code_bytes")
         if c.shape[-1] != self.code_bytes:
-            raise ValueError(f"codes last dimension is {c.shape[-1]}, expected code_bytes = "
-                             f"{self.code_bytes} for {self.name}")
+            raise KakeyaValueError(f"codes last dimension is {c.shape[-1]}, expected code_bytes = "
+                                   f"{self.code_bytes} for {self.name}")
         lead = c.shape[:-1]
         crow = as_rows(c, self.code_bytes, "codes")
         core_out, user_out = empty_out((crow.shape[0], self.dim), tag, like)
-        self._core.decode_into(crow, core_out, tag)
-        return user_out.reshape(lead + (self.dim,))
+        bad = np.zeros(crow.shape[0], dtype=np.bool_) if on_error == "zero" else None
+        self._core.decode_into(crow, core_out, tag, bad)
+        x_hat = user_out.reshape(lead + (self.dim,))
+        if bad is None:
+            return x_hat
+        bad = bad.reshape(lead)
+        if like == "torch":
+            import torch
+
+            bad = torch.from_numpy(bad)
+        return x_hat, bad
 
     def roundtrip(self, x: Any, dtype: Any = None):
         """decode(encode(x)); dtype defaults to float32."""
         return self.decode(self.encode(x), "float32" if dtype is None else dtype)
 
 
-class Codec(_CodecBase):
-    """The lattice codec: Hadamard rotation, per-vector scale, lattice box codebook.
+def codec(name: str, dim: int, **params: Any) -> CodecBase:
+    """The codec factory: kakeyalattice.codec("nvfp4", dim=512, tensor_scale=0.01).
 
-    lattice: "e8" (default), "d4" or "z"; q: 1..127; scale: "bf16" (default), "fp16"
-    or "norm_qmax".
+    Names and parameters (codec_names(), codec_info()): e8 / d4 / z (q=38, scale="bf16"),
+    fp8_per64, v4_native (rope_dims=64), v41_mxfp8, bf16, nvfp4 (tensor_scale, required),
+    mxfp4, mxfp8, int (bits=4, group=64), lloydmax (bits=4). Bad names or parameters raise
+    KakeyaValueError naming them.
     """
+    if name in _LATTICES:
+        return Codec(dim, lattice=name, **params)
+    return CodecBase(name, dim, **params)
+
+
+def codec_names() -> list:
+    """Every codec family the factory builds."""
+    return list(_core.codec_names())
+
+
+def codec_info() -> dict:
+    """{name: {"params": {param: default or None if required}, "summary": str}}."""
+    return {n: {"params": dict(p), "summary": s} for n, (p, s) in _FAMILIES.items()}
+
+
+def nvfp4_tensor_scale(x: Any) -> float:
+    """NVFP4's static per-tensor scale from calibration data: max|x| / (6·448)."""
+    a = to_float32_rows(x, "x")
+    if a.size == 0:
+        raise KakeyaValueError("x is empty: nvfp4_tensor_scale needs calibration data")
+    amax = float(np.max(np.abs(a)))
+    if not np.isfinite(amax) or amax <= 0:
+        raise KakeyaValueError(f"max |x| = {amax} must be finite and > 0 to calibrate nvfp4")
+    return float(_core.nvfp4_tensor_scale(amax))
+
+
+class Codec(CodecBase):
+    """The lattice codec (format v1): Hadamard rotation, per-vector scale, lattice box
+    codebook. lattice: "e8" (default), "d4" or "z"; q: 1..127; scale: "bf16"
+    (default), "fp16" or "norm_qmax"."""
 
     def __init__(self, dim: int, q: int = 38, lattice: str = "e8", scale: str = "bf16"):
+        q = _check_int("q", q)
         if lattice not in _LATTICES:
-            raise ValueError(f"lattice = {lattice!r} is not one of {_LATTICES}")
+            raise KakeyaValueError(f"lattice = {lattice!r} is not one of {_LATTICES}")
         if scale not in _SCALES:
-            raise ValueError(f"scale = {scale!r} is not one of {_SCALES}")
-        super().__init__(lattice, dim, q, scale)
+            raise KakeyaValueError(f"scale = {scale!r} is not one of {_SCALES}")
+        super().__init__(lattice, dim, q=q, scale=scale)
 
     @property
     def lattice(self) -> str:
-        return self._kind
+        return self.family
 
     @property
     def q(self) -> int:
-        return self._q
+        return self.params["q"]
+
+    @property
+    def scale(self) -> str:
+        return self.params["scale"]
 
 
-class FP8Per64Codec(_CodecBase):
+class FP8Per64Codec(CodecBase):
     """E4M3 per 64 coordinates with a bf16 scale per group (8 + 16/64 bits/coord)."""
 
     def __init__(self, dim: int):
         super().__init__("fp8_per64", dim)
 
 
-class V4NativeCodec(_CodecBase):
-    """DeepSeek-V4's own storage: E4M3 per 64 on the first dim - rope_dims coordinates,
-    bf16 on the last rope_dims."""
+class V4NativeCodec(CodecBase):
+    """DeepSeek-V4's own KV record (FlashMLA MODEL1, 584 B at dim 512): the first
+    dim - rope_dims coordinates E4M3 with a UE8M0 power-of-two scale per 64 (rounded up,
+    so nothing saturates), the last rope_dims in bf16."""
 
     def __init__(self, dim: int, rope_dims: int = 64):
-        super().__init__("v4_native", dim, rope_dims=rope_dims)
+        super().__init__("v4_native", dim, rope_dims=_check_int("rope_dims", rope_dims))
 
 
-class BF16Codec(_CodecBase):
+class BF16Codec(CodecBase):
     """Plain bfloat16 (round to nearest even)."""
 
     def __init__(self, dim: int):
         super().__init__("bf16", dim)
 
 
-def codec_from_spec(spec: dict) -> _CodecBase:
-    kind = spec["kind"]
+def codec_from_spec(spec: dict) -> CodecBase:
+    """Rebuilds a codec from CodecBase.spec (also reads the older {"kind", "q", ...} form)."""
+    if not isinstance(spec, dict):
+        raise KakeyaTypeError(f"spec must be a dict, got {type(spec).__name__}")
     if spec.get("format_version", 1) != _core.FORMAT_VERSION:
-        raise ValueError(f"format_version = {spec.get('format_version')} is not supported "
-                         f"(this library reads {_core.FORMAT_VERSION})")
+        raise KakeyaValueError(f"format_version = {spec.get('format_version')} is not supported "
+                               f"(this library reads {_core.FORMAT_VERSION})")
+    if "codec" in spec:
+        return codec(spec["codec"], spec["dim"], **spec.get("params", {}))
+    kind = spec.get("kind")
     if kind in _LATTICES:
         return Codec(spec["dim"], spec["q"], kind, spec.get("scale", "bf16"))
-    if kind == "fp8_per64":
-        return FP8Per64Codec(spec["dim"])
     if kind == "v4_native":
         return V4NativeCodec(spec["dim"], spec.get("rope_dims", 64))
-    if kind == "bf16":
-        return BF16Codec(spec["dim"])
-    raise ValueError(f"spec kind = {kind!r} is not a codec kind")
+    if kind in ("fp8_per64", "bf16"):
+        return codec(kind, spec["dim"])
+    raise KakeyaValueError(f"spec kind = {kind!r} is not a codec kind")
 
 
 # -------------------------------------------------------------------- metrics
@@ -194,7 +289,7 @@ def _pair_rows(x: Any, x_hat: Any):
     a = to_float32_rows(x, "x")
     b = to_float32_rows(x_hat, "x_hat", a.shape[1])
     if a.shape != b.shape:
-        raise ValueError(f"x_hat shape {b.shape} does not match x shape {a.shape} (as rows)")
+        raise KakeyaValueError(f"x_hat shape {b.shape} does not match x shape {a.shape} (as rows)")
     return a, b
 
 
@@ -207,7 +302,7 @@ def rel_mse(x: Any, x_hat: Any) -> float:
     """Σ‖x − x̂‖² / Σ‖x − mean(x)‖² over rows (DESIGN.md §3)."""
     s = compare(x, x_hat)
     if s["centered_energy"] <= 0:
-        raise ValueError(f"rel_mse: x (rows = {s['rows']}) has zero spread around its mean; "
+        raise KakeyaValueError(f"rel_mse: x (rows = {s['rows']}) has zero spread around its mean; "
                          "rel-MSE is undefined (use per_vector_error)")
     return s["rel_mse"]
 

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Decode attention over a paged cache of codec records.
 
-    cache = PagedCache(k_codec, v_codec, num_blocks=64, block_size=16, kv_heads=8)  # numpy
-    cache = PagedCache(k_codec, None, ..., device="cuda")  # torch CUDA; None: shared K=V latent
-    cache.append(k_new, v_new, slot_mapping)  # (n, kv_heads, dim), slots int64 (n,)
-    out = decode_attention(q, cache, block_table, seq_lens)  # q (batch, q_heads, dim) -> f32
+    cache = PagedCache(k_codec, v_codec, num_blocks=64, block_size=16, kv_heads=8)   # numpy (CPU)
+    cache = PagedCache(k_codec, None, ..., device="cuda")   # torch CUDA; v_codec None: shared K=V latent
+    cache.append(k_new, v_new, slot_mapping)                # (n, kv_heads, dim), slots int64 (n,)
+    out = decode_attention(q, cache, block_table, seq_lens) # q (batch, q_heads, dim) -> float32
 
 On the CPU, decode_attention is the float64 reference (decode everything, then attend);
 on CUDA it runs the split-KV kernel that reads the codes directly. attention_quality()
@@ -12,29 +12,29 @@ measures what a codec does to one attention layer against a bf16 cache.
 """
 from __future__ import annotations
 
+from ._core import KakeyaTypeError, KakeyaValueError
+
 import math
 
 import numpy as np
 
 from . import _core
-from ._codec import BF16Codec, _CodecBase
+from ._arrays import is_torch
+from ._codec import BF16Codec, CodecBase
 
 
 class PagedCache:
     """Record storage for `num_blocks · block_size` token slots × `kv_heads` heads."""
 
-    def __init__(self, k_codec: _CodecBase, v_codec: _CodecBase | None, num_blocks: int,
-                 block_size: int, kv_heads: int, device: str = "cpu"):
-        for name, v in (("num_blocks", num_blocks), ("block_size", block_size),
-                        ("kv_heads", kv_heads)):
+    def __init__(self, k_codec: CodecBase, v_codec: CodecBase | None, num_blocks: int, block_size: int,
+                 kv_heads: int, device: str = "cpu"):
+        for name, v in (("num_blocks", num_blocks), ("block_size", block_size), ("kv_heads", kv_heads)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"{name} = {v!r} must be a positive integer")
+                raise KakeyaValueError(f"{name} = {v!r} must be a positive integer")
         if v_codec is not None and v_codec.dim != k_codec.dim:
-            raise ValueError(f"v_codec dim = {v_codec.dim} does not match "
-                             f"k_codec dim = {k_codec.dim}")
+            raise KakeyaValueError(f"v_codec dim = {v_codec.dim} does not match k_codec dim = {k_codec.dim}")
         self.k_codec, self.v_codec = k_codec, v_codec
-        self.num_blocks, self.block_size = int(num_blocks), int(block_size)
-        self.kv_heads = int(kv_heads)
+        self.num_blocks, self.block_size, self.kv_heads = int(num_blocks), int(block_size), int(kv_heads)
         self.device = str(device)
         n = self.num_blocks * self.block_size * self.kv_heads
         if self.device == "cpu":
@@ -44,8 +44,8 @@ class PagedCache:
             import torch
 
             self.k = torch.zeros(n * k_codec.code_bytes, dtype=torch.uint8, device=self.device)
-            self.v = None if v_codec is None else torch.zeros(
-                n * v_codec.code_bytes, dtype=torch.uint8, device=self.device)
+            self.v = None if v_codec is None else torch.zeros(n * v_codec.code_bytes, dtype=torch.uint8,
+                                                              device=self.device)
 
     @property
     def dim(self) -> int:
@@ -65,32 +65,30 @@ class PagedCache:
             vn = None if self.shared else np.ascontiguousarray(np.asarray(v_new, dtype=np.float32))
             slots = np.ascontiguousarray(np.asarray(slot_mapping, dtype=np.int64))
             if kn.shape != (slots.size, self.kv_heads, self.dim):
-                raise ValueError(f"k_new shape {kn.shape}, expected "
-                                 f"(n = {slots.size}, {self.kv_heads}, {self.dim})")
+                raise KakeyaValueError(f"k_new shape {kn.shape}, expected (n = {slots.size}, {self.kv_heads}, {self.dim})")
             _core.append_kv(self.k_codec._core, self._vcore(), kn, vn, slots, self.k, self.v,
                             self.num_blocks, self.block_size, self.kv_heads)
             return
         import torch
 
         if not getattr(_core, "WITH_CUDA", False):
-            raise ValueError("this kakeyalattice build has no CUDA kernels (kakeyalattice.WITH_CUDA is False)")
+            raise KakeyaValueError("this kakeyalattice build has no CUDA kernels (kakeyalattice.WITH_CUDA is False)")
         dt = {torch.float32: "float32", torch.bfloat16: "bfloat16"}
         if k_new.dtype not in dt:
-            raise TypeError(f"k_new dtype {k_new.dtype} must be float32 or bfloat16 on CUDA")
+            raise KakeyaTypeError(f"k_new dtype {k_new.dtype} must be float32 or bfloat16 on CUDA")
         slots = slot_mapping.to(device=self.device, dtype=torch.int64).contiguous()
         kn = k_new.to(self.device).contiguous()
         if tuple(kn.shape) != (slots.numel(), self.kv_heads, self.dim):
-            raise ValueError(f"k_new shape {tuple(kn.shape)}, expected ({slots.numel()}, {self.kv_heads}, {self.dim})")
+            raise KakeyaValueError(f"k_new shape {tuple(kn.shape)}, expected ({slots.numel()}, {self.kv_heads}, {self.dim})")
         vn = kn if self.shared else v_new.to(device=self.device, dtype=kn.dtype).contiguous()
         flag = torch.zeros(1, dtype=torch.int32, device=self.device)
         with torch.cuda.device(self.k.device):
             stream = torch.cuda.current_stream().cuda_stream
-            _core.gpu_append_kv(self.k_codec._core, self._vcore(), kn.data_ptr(), vn.data_ptr(), dt[kn.dtype],
-                                slots.numel(), slots.data_ptr(), self.k.data_ptr(),
-                                0 if self.shared else self.v.data_ptr(), self.num_blocks, self.block_size,
-                                self.kv_heads, flag.data_ptr(), stream)
+            _core.gpu_append_kv(self.k_codec._core, self._vcore(), k_new=kn, v_new=None if self.shared else vn,
+                                slot_mapping=slots, k_cache=self.k, v_cache=self.v, num_blocks=self.num_blocks,
+                                block_size=self.block_size, kv_heads=self.kv_heads, flag=flag, stream=stream)
         if int(flag.item()) != 0:
-            raise ValueError("append: a slot is outside the cache or a value cannot be encoded (NaN/Inf)")
+            raise KakeyaValueError("append: a slot is outside the cache or a value cannot be encoded (NaN/Inf)")
 
 
 def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float | None = None):
@@ -99,39 +97,38 @@ def decode_attention(q, cache: PagedCache, block_table, seq_lens, scale: float |
     if cache.device == "cpu":
         qa = np.ascontiguousarray(np.asarray(q, dtype=np.float32))
         if qa.ndim != 3 or qa.shape[2] != cache.dim:
-            raise ValueError(f"q shape {qa.shape} must be (batch, q_heads, {cache.dim})")
-        table = np.ascontiguousarray(np.asarray(block_table, dtype=np.int32))
-        lens = np.ascontiguousarray(np.asarray(seq_lens, dtype=np.int32))
-        return _core.attention_reference(cache.k_codec._core, cache._vcore(), cache.k, cache.v,
-                                         cache.num_blocks, cache.block_size, cache.kv_heads,
-                                         table, lens, qa, scale)
+            raise KakeyaValueError(f"q shape {qa.shape} must be (batch, q_heads, {cache.dim})")
+        return _core.attention_reference(cache.k_codec._core, cache._vcore(), cache.k, cache.v, cache.num_blocks,
+                                         cache.block_size, cache.kv_heads,
+                                         np.ascontiguousarray(np.asarray(block_table, dtype=np.int32)),
+                                         np.ascontiguousarray(np.asarray(seq_lens, dtype=np.int32)), qa, scale)
     import torch
 
     if tuple(q.shape[2:]) != (cache.dim,) or q.dim() != 3:
-        raise ValueError(f"q shape {tuple(q.shape)} must be (batch, q_heads, {cache.dim})")
+        raise KakeyaValueError(f"q shape {tuple(q.shape)} must be (batch, q_heads, {cache.dim})")
     tag = {torch.float32: "float32", torch.bfloat16: "bfloat16"}.get(q.dtype)
     if tag is None:
-        raise TypeError(f"q dtype {q.dtype} must be float32 or bfloat16")
+        raise KakeyaTypeError(f"q dtype {q.dtype} must be float32 or bfloat16")
     qd = q.to(cache.device).contiguous()
     table = torch.as_tensor(block_table, dtype=torch.int32, device=cache.device).contiguous()
     lens = torch.as_tensor(seq_lens, dtype=torch.int32, device=cache.device).contiguous()
     batch, q_heads = qd.shape[0], qd.shape[1]
     if table.dim() != 2 or table.shape[0] != batch or lens.numel() != batch:
-        raise ValueError("block_table must be (batch, max_blocks) and seq_lens (batch,)")
+        raise KakeyaValueError("block_table must be (batch, max_blocks) and seq_lens (batch,)")
     max_len = int(lens.max().item()) if batch else 0
-    ws_bytes = _core.gpu_attention_workspace(batch, q_heads, cache.kv_heads, cache.dim, max_len)
+    ws_bytes = _core.gpu_attention_workspace(batch=batch, q_heads=q_heads, kv_heads=cache.kv_heads, dim=cache.dim,
+                                             max_len=max_len)
     ws = torch.empty(max(ws_bytes, 4), dtype=torch.uint8, device=cache.device)
     out = torch.empty((batch, q_heads, cache.dim), dtype=torch.float32, device=cache.device)
     flag = torch.zeros(1, dtype=torch.int32, device=cache.device)
     with torch.cuda.device(qd.device):
         stream = torch.cuda.current_stream().cuda_stream
-        _core.gpu_decode_attention(cache.k_codec._core, cache._vcore(), cache.k.data_ptr(),
-                                   0 if cache.shared else cache.v.data_ptr(), cache.num_blocks, cache.block_size,
-                                   cache.kv_heads, table.data_ptr(), table.shape[1], lens.data_ptr(), batch, q_heads,
-                                   scale, max_len, qd.data_ptr(), tag, out.data_ptr(), ws.data_ptr(), ws_bytes,
-                                   flag.data_ptr(), stream)
+        _core.gpu_decode_attention(cache.k_codec._core, cache._vcore(), k_cache=cache.k, v_cache=cache.v,
+                                   num_blocks=cache.num_blocks, block_size=cache.block_size, kv_heads=cache.kv_heads,
+                                   block_table=table, seq_lens=lens, q=qd, out=out, workspace=ws, scale=scale,
+                                   max_len=max_len, flag=flag, stream=stream)
     if int(flag.item()) != 0:
-        raise ValueError("decode_attention: corrupt record, block id outside the cache, or seq_len beyond the "
+        raise KakeyaValueError("decode_attention: corrupt record, block id outside the cache, or seq_len beyond the "
                          f"block table (flag {int(flag.item())})")
     return out
 
@@ -142,8 +139,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None = None,
-                      scale: float | None = None) -> dict:
+def attention_quality(q, k, v, k_codec: CodecBase, v_codec: CodecBase | None = None, scale: float | None = None) -> dict:
     """One attention layer's decode with compressed K/V against the same with bf16 K/V.
 
     q: (batch, q_heads, dim); k, v: (batch, tokens, kv_heads, dim) float32 (v ignored and K
@@ -156,7 +152,7 @@ def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None =
     v = k if v_codec is None else np.asarray(v, dtype=np.float32)
     b, t, hkv, d = k.shape
     if q.ndim != 3 or q.shape[0] != b or q.shape[2] != d or q.shape[1] % hkv:
-        raise ValueError(f"q shape {q.shape} does not fit k shape {k.shape}")
+        raise KakeyaValueError(f"q shape {q.shape} does not fit k shape {k.shape}")
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
     bf = BF16Codec(d)
     vc = k_codec if v_codec is None else v_codec
@@ -173,11 +169,9 @@ def attention_quality(q, k, v, k_codec: _CodecBase, v_codec: _CodecBase | None =
     p_ref, p_cmp = _softmax(s_ref), _softmax(s_cmp)
     o_ref = np.einsum("bhgt,bthd->bhgd", p_ref, vb)
     o_cmp = np.einsum("bhgt,bthd->bhgd", p_cmp, vcd)
-    log_ratio = np.log(np.maximum(p_ref, 1e-300)) - np.log(np.maximum(p_cmp, 1e-300))
-    kl = np.sum(p_ref * log_ratio, axis=-1)
+    kl = np.sum(p_ref * (np.log(np.maximum(p_ref, 1e-300)) - np.log(np.maximum(p_cmp, 1e-300))), axis=-1)
     num = np.sqrt(((o_cmp - o_ref) ** 2).sum())
-    norms = np.linalg.norm(o_cmp, axis=-1) * np.linalg.norm(o_ref, axis=-1)
-    cos = (o_cmp * o_ref).sum(-1) / np.maximum(norms, 1e-300)
+    cos = (o_cmp * o_ref).sum(-1) / np.maximum(np.linalg.norm(o_cmp, axis=-1) * np.linalg.norm(o_ref, axis=-1), 1e-300)
     return {"output_rel_error": float(num / max(np.sqrt((o_ref**2).sum()), 1e-300)),
             "softmax_kl_mean": float(kl.mean()), "softmax_kl_max": float(kl.max()),
             "output_cosine_mean": float(cos.mean())}

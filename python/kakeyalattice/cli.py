@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Command line: `kakeyalattice stage075 {run,audit,sweep} --out DIR [options]`
-(also `python -m kakeyalattice ...`)."""
+"""Command line (also `python -m kakeyalattice ...`):
+  kakeyalattice stage075 {run,audit,sweep} --out DIR [options]   DeepSeek-V4-Flash audit
+  kakeyalattice rd --dim D --out DIR [--data FILE.npy]           rate–distortion landscape
+  kakeyalattice codecs                                           the factory's codec names"""
 from __future__ import annotations
 
 import argparse
@@ -36,7 +38,32 @@ def main(argv=None) -> int:
                            ("audit", "the n-passage audit only"),
                            ("sweep", "the Q sweep only")):
         _add_common(st_sub.add_parser(name, help=helptext))
+    rd = sub.add_parser("rd", help="rate-distortion landscape of every codec family")
+    rd.add_argument("--dim", type=int, action="append", required=True, help="vector dim (repeatable)")
+    rd.add_argument("--out", required=True, help="output directory (rd_d<dim>.json/.md/.png)")
+    rd.add_argument("--data", default=None, help=".npy file of your own vectors (rows, dim) instead of N(0,1)")
+    rd.add_argument("--n", type=int, default=16384, help="Gaussian vectors per dim")
+    rd.add_argument("--seed", type=int, default=0)
+    rd.add_argument("--families", default=None, help="comma list of codec families (default: all)")
+    sub.add_parser("codecs", help="list the codec factory's names and parameters")
     args = ap.parse_args(argv)
+
+    if args.cmd == "codecs":
+        from . import codec_info
+
+        for name, info in codec_info().items():
+            params = ", ".join(f"{k}={'(required)' if v is None else v}" for k, v in info["params"].items())
+            print(f"{name:10s} {params:28s} {info['summary']}")
+        return 0
+    if args.cmd == "rd":
+        from .bench import run_rd, write_rd
+
+        fams = None if args.families is None else [f.strip() for f in args.families.split(",") if f.strip()]
+        for d in args.dim:
+            res = run_rd(d, args.n, args.data, args.seed, fams)
+            files = write_rd(res, args.out, "kakeyalattice " + shlex.join(argv))
+            print(f"wrote {args.out}/{files['markdown']} ({len(res['rows'])} settings, {res['seconds']} s)")
+        return 0
 
     from . import set_num_threads
     from .dsv4 import V4FlashConfig

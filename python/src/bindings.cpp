@@ -6,10 +6,13 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <vector>
 
 #include "kakeya/attention/paged.h"
 #include "kakeya/kakeya.h"
 #if defined(KAKEYA_WITH_CUDA)
+#include <cuda_runtime.h>
+
 #include "kakeya/gpu/attention.h"
 #include "kakeya/gpu/codec.h"
 #endif
@@ -19,13 +22,28 @@ using namespace kakeya;
 
 namespace {
 
+/// Python exception classes (created in the module init): every library error is a
+/// KakeyaError and also the matching built-in (ValueError, TypeError, RuntimeError).
+PyObject* g_kakeya_error = nullptr;
+PyObject* g_value_error = nullptr;
+PyObject* g_corrupt_error = nullptr;
+PyObject* g_type_error = nullptr;
+PyObject* g_runtime_error = nullptr;
+
+[[noreturn]] void raise(PyObject* cls, const std::string& msg) {
+  PyErr_SetString(cls, msg.c_str());
+  throw py::error_already_set();
+}
+[[noreturn]] void type_error(const std::string& msg) { raise(g_type_error, msg); }
+[[noreturn]] void value_error(const std::string& msg) { raise(g_value_error, msg); }
+
 enum class Elem { kF32, kF16, kBF16 };
 
 Elem parse_elem(const std::string& tag, const char* arg) {
   if (tag == "float32") return Elem::kF32;
   if (tag == "float16") return Elem::kF16;
   if (tag == "bfloat16") return Elem::kBF16;
-  throw py::type_error(std::string(arg) + " dtype '" + tag +
+  type_error(std::string(arg) + " dtype '" + tag +
                        "' is not supported; use float32, float16 or bfloat16");
 }
 
@@ -50,41 +68,41 @@ struct Rows {
 
 Rows rows_view(const py::array& a, size_t itemsize, int64_t cols, const char* arg, bool writable) {
   if (a.ndim() != 2)
-    throw py::value_error(std::string(arg) + " must be 2-D here (rows, " + std::to_string(cols) +
+    value_error(std::string(arg) + " must be 2-D here (rows, " + std::to_string(cols) +
                           "), got ndim = " + std::to_string(a.ndim()));
   if (a.shape(1) != cols)
-    throw py::value_error(std::string(arg) + " last dimension is " + std::to_string(a.shape(1)) +
+    value_error(std::string(arg) + " last dimension is " + std::to_string(a.shape(1)) +
                           ", expected " + std::to_string(cols));
   if (static_cast<size_t>(a.dtype().itemsize()) != itemsize)
-    throw py::type_error(std::string(arg) + " itemsize " + std::to_string(a.dtype().itemsize()) +
+    type_error(std::string(arg) + " itemsize " + std::to_string(a.dtype().itemsize()) +
                          " does not match its dtype tag");
   const int64_t rows = a.shape(0);
   if (rows > 0 && cols > 1 && a.strides(1) != static_cast<py::ssize_t>(itemsize))
-    throw py::value_error(std::string(arg) + " last axis must be contiguous (stride " +
+    value_error(std::string(arg) + " last axis must be contiguous (stride " +
                           std::to_string(a.strides(1)) + " bytes)");
   int64_t rs = cols;
   if (rows > 1) {
     if (a.strides(0) <= 0 || a.strides(0) % static_cast<py::ssize_t>(itemsize) != 0)
-      throw py::value_error(std::string(arg) + " row stride " + std::to_string(a.strides(0)) +
+      value_error(std::string(arg) + " row stride " + std::to_string(a.strides(0)) +
                             " bytes is not a positive multiple of the item size");
     rs = a.strides(0) / static_cast<py::ssize_t>(itemsize);
   }
-  if (writable && !a.writeable()) throw py::value_error(std::string(arg) + " is read-only");
+  if (writable && !a.writeable()) value_error(std::string(arg) + " is read-only");
   return {a.data(), writable ? const_cast<void*>(a.data()) : nullptr, rows, cols, rs};
 }
 
 struct PyCodec {
   CodecSpec spec;
 
-  PyCodec(const std::string& kind, int32_t dim, int32_t q, const std::string& scale, int32_t rope)
-      : spec(parse_codec(kind, dim, q, scale, rope)) {}
+  PyCodec(const std::string& family, int32_t dim, const CodecParams& params)
+      : spec(make_codec(family, dim, params)) {}
 
   void encode_into(const py::array& x, const std::string& tag, py::array& codes) const {
     const Elem e = parse_elem(tag, "x");
     const Rows xv = rows_view(x, elem_size(e), spec.dim, "x", false);
     const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", true);
     if (cv.rows != xv.rows)
-      throw py::value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
+      value_error("codes rows " + std::to_string(cv.rows) + " != x rows " + std::to_string(xv.rows));
     const CodeBatch cb{static_cast<uint8_t*>(cv.mutable_data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
     with_elem(e, [&](auto t) {
@@ -93,17 +111,28 @@ struct PyCodec {
     });
   }
 
-  void decode_into(const py::array& codes, py::array& out, const std::string& tag) const {
+  /// bad_rows: None (a corrupt row raises KakeyaCorruptCode) or a writable C-contiguous
+  /// bool/uint8 array of `rows` entries that receives 1 for each corrupt (zeroed) row.
+  void decode_into(const py::array& codes, py::array& out, const std::string& tag,
+                   const py::object& bad_rows) const {
     const Elem e = parse_elem(tag, "out");
     const Rows cv = rows_view(codes, 1, spec.code_bytes(), "codes", false);
     const Rows ov = rows_view(out, elem_size(e), spec.dim, "out", true);
     if (cv.rows != ov.rows)
-      throw py::value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
+      value_error("out rows " + std::to_string(ov.rows) + " != codes rows " + std::to_string(cv.rows));
+    uint8_t* bad = nullptr;
+    if (!bad_rows.is_none()) {
+      auto b = bad_rows.cast<py::array>();
+      if (b.dtype().itemsize() != 1 || !(b.flags() & py::array::c_style) || !b.writeable() || b.size() != cv.rows)
+        value_error("bad_rows must be a writable C-contiguous 1-byte array of " + std::to_string(cv.rows) +
+                    " entries");
+      bad = static_cast<uint8_t*>(b.mutable_data());
+    }
     const ConstCodeBatch cb{static_cast<const uint8_t*>(cv.data), cv.rows, cv.row_stride};
     py::gil_scoped_release nogil;
     with_elem(e, [&](auto t) {
       using T = decltype(t);
-      cpu::decode<T>(spec, cb, {static_cast<T*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride});
+      cpu::decode<T>(spec, cb, {static_cast<T*>(ov.mutable_data), ov.rows, ov.cols, ov.row_stride}, bad);
     });
   }
 };
@@ -111,7 +140,7 @@ struct PyCodec {
 py::dict compare_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
                      const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
   if (x.ndim() != 2 || xh.ndim() != 2)
-    throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+    value_error("x and x_hat must be 2-D (rows, dim)");
   cpu::ErrorStats s;
   {
     py::gil_scoped_release nogil;
@@ -132,7 +161,7 @@ py::dict compare_f32(const py::array_t<float, py::array::c_style | py::array::fo
 
 py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array::forcecast>& x,
                          const py::array_t<float, py::array::c_style | py::array::forcecast>& xh) {
-  if (x.ndim() != 2 || xh.ndim() != 2) throw py::value_error("x and x_hat must be 2-D (rows, dim)");
+  if (x.ndim() != 2 || xh.ndim() != 2) value_error("x and x_hat must be 2-D (rows, dim)");
   py::array_t<double> rel(x.shape(0)), cosv(x.shape(0)), se(x.shape(0));
   double *r = rel.mutable_data(), *c = cosv.mutable_data(), *e = se.mutable_data();
   {
@@ -146,7 +175,7 @@ py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array
 /// The codec's rotation y = H x / sqrt(P) of each row (for statistics in Python).
 py::array_t<float> hadamard_rotate_rows(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
   if (x.ndim() != 2 || x.shape(1) % 8 != 0)
-    throw py::value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
+    value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
                           std::to_string(x.ndim()));
   py::array_t<float> out({x.shape(0), x.shape(1)});
   float* o = out.mutable_data();
@@ -189,9 +218,9 @@ const CodecSpec* v_spec_of(const py::object& v) {
 
 void check_cache_array(const py::array& a, const char* name, int64_t want) {
   if (a.dtype().kind() != 'u' || a.dtype().itemsize() != 1 || !(a.flags() & py::array::c_style))
-    throw py::type_error(std::string(name) + " must be a C-contiguous uint8 array");
+    type_error(std::string(name) + " must be a C-contiguous uint8 array");
   if (a.size() != want)
-    throw py::value_error(std::string(name) + " has " + std::to_string(a.size()) + " bytes, expected " +
+    value_error(std::string(name) + " has " + std::to_string(a.size()) + " bytes, expected " +
                           std::to_string(want) + " (num_blocks·block_size·kv_heads·record bytes)");
 }
 
@@ -202,7 +231,7 @@ void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new
   const int64_t n = slots.size();
   const int64_t per = static_cast<int64_t>(kv_heads) * k.spec.dim;
   if (k_new.size() != n * per)
-    throw py::value_error("k_new has " + std::to_string(k_new.size()) + " values, expected n·kv_heads·dim = " +
+    value_error("k_new has " + std::to_string(k_new.size()) + " values, expected n·kv_heads·dim = " +
                           std::to_string(n * per));
   const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
   check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
@@ -211,12 +240,12 @@ void append_kv_host(const PyCodec& k, const py::object& v, const F32Array& k_new
   if (vs) {
     vn = v_new.cast<F32Array>();
     vc = v_cache.cast<py::array>();
-    if (vn.size() != n * per) throw py::value_error("v_new must have the shape of k_new");
+    if (vn.size() != n * per) value_error("v_new must have the shape of k_new");
     check_cache_array(vc, "v_cache", cap * vs->code_bytes());
   }
-  PagedKV<uint8_t> view{static_cast<uint8_t*>(k_cache.mutable_data()),
-                        vs ? static_cast<uint8_t*>(vc.mutable_data()) : nullptr, num_blocks, block_size, kv_heads,
-                        k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0, nullptr, 0};
+  const auto view = PagedKV<uint8_t>::storage(static_cast<uint8_t*>(k_cache.mutable_data()), k.spec,
+                                             vs ? static_cast<uint8_t*>(vc.mutable_data()) : nullptr, vs, num_blocks,
+                                             block_size, kv_heads);
   py::gil_scoped_release nogil;
   cpu::append_kv(k.spec, vs, k_new.data(), vs ? vn.data() : nullptr, n, slots.data(), view);
 }
@@ -226,11 +255,11 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
                                   int32_t kv_heads, const I32Array& table, const I32Array& lens, const F32Array& q,
                                   float scale) {
   const CodecSpec* vs = v_spec_of(v);
-  if (q.ndim() != 3) throw py::value_error("q must be (batch, q_heads, dim)");
-  if (table.ndim() != 2) throw py::value_error("block_table must be (batch, max_blocks)");
+  if (q.ndim() != 3) value_error("q must be (batch, q_heads, dim)");
+  if (table.ndim() != 2) value_error("block_table must be (batch, max_blocks)");
   const int32_t batch = static_cast<int32_t>(q.shape(0));
   if (lens.size() != batch || table.shape(0) != batch)
-    throw py::value_error("seq_lens and block_table must have batch = " + std::to_string(batch) + " rows");
+    value_error("seq_lens and block_table must have batch = " + std::to_string(batch) + " rows");
   const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
   check_cache_array(k_cache, "k_cache", cap * k.spec.code_bytes());
   py::array vc;
@@ -238,10 +267,10 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
     vc = v_cache.cast<py::array>();
     check_cache_array(vc, "v_cache", cap * vs->code_bytes());
   }
-  PagedKV<const uint8_t> view{static_cast<const uint8_t*>(k_cache.data()),
-                              vs ? static_cast<const uint8_t*>(vc.data()) : nullptr, num_blocks, block_size,
-                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, table.data(),
-                              static_cast<int32_t>(table.shape(1)), lens.data(), batch};
+  const auto view = PagedKV<const uint8_t>::storage(static_cast<const uint8_t*>(k_cache.data()), k.spec,
+                                                   vs ? static_cast<const uint8_t*>(vc.data()) : nullptr, vs,
+                                                   num_blocks, block_size, kv_heads)
+                        .with_table(table.data(), static_cast<int32_t>(table.shape(1)), lens.data(), batch);
   const AttentionShape s{batch, static_cast<int32_t>(q.shape(1)), kv_heads, static_cast<int32_t>(q.shape(2)), scale};
   F32Array out({q.shape(0), q.shape(1), q.shape(2)});
   float* o = out.mutable_data();
@@ -253,46 +282,146 @@ F32Array attention_reference_host(const PyCodec& k, const py::object& v, const p
 }
 
 #if defined(KAKEYA_WITH_CUDA)
-// Device pointers come from the caller (torch tensors' data_ptr(), validated in
-// kakeyalattice/_gpu.py); the launcher validates shapes again and reports a Status.
+// GPU entry points take torch CUDA tensors (read through their Python attributes, so no
+// torch headers are needed) and check device, dtype, shape, strides and stream here,
+// before any pointer is taken; the launchers validate the shapes again and report a
+// Status, which becomes a Kakeya* exception.
 void gpu_call_check(Status st) {
   if (st == Status::kOk) return;
   const std::string msg = std::string("GPU launcher: ") + gpu::last_error();
-  if (st == Status::kInvalidArgument || st == Status::kInvalidInput) throw py::value_error(msg);
-  throw std::runtime_error(msg);
+  if (st == Status::kInvalidArgument || st == Status::kInvalidInput) value_error(msg);
+  if (st == Status::kCorruptCode) raise(g_corrupt_error, msg);
+  raise(g_runtime_error, msg);
 }
 
-void gpu_encode(const PyCodec& c, uintptr_t x, int64_t rows, int64_t row_stride, const std::string& tag,
-                uintptr_t codes, int64_t code_stride, uintptr_t flag, uintptr_t stream) {
-  const Elem e = parse_elem(tag, "x");
-  const CodeBatch cb{reinterpret_cast<uint8_t*>(codes), rows, code_stride};
-  auto* fl = reinterpret_cast<int32_t*>(flag);
+/// A CUDA tensor argument: pointer, dtype name ("float32", "uint8", ...), shape, strides
+/// (elements) and device index.
+struct DevTensor {
+  uintptr_t ptr = 0;
+  std::string dtype;
+  std::vector<int64_t> shape, strides;
+  int device = -1;
+  [[nodiscard]] int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+DevTensor dev_tensor(const py::handle& t, const std::string& name) {
+  if (!py::hasattr(t, "data_ptr") || !py::hasattr(t, "device") || !py::hasattr(t, "stride") ||
+      !py::hasattr(t, "dtype"))
+    type_error(name + " must be a torch tensor on a CUDA device, got " +
+               std::string(py::str(py::type::handle_of(t).attr("__name__"))));
+  DevTensor d;
+  const py::object dev = t.attr("device");
+  const std::string type = py::str(dev.attr("type"));
+  if (type != "cuda") value_error(name + " is on device '" + type + "', expected a CUDA tensor");
+  d.device = dev.attr("index").is_none() ? 0 : dev.attr("index").cast<int>();
+  std::string dt = py::str(t.attr("dtype"));
+  d.dtype = dt.rfind("torch.", 0) == 0 ? dt.substr(6) : dt;
+  for (auto v : t.attr("shape")) d.shape.push_back(v.cast<int64_t>());
+  for (auto v : t.attr("stride")()) d.strides.push_back(v.cast<int64_t>());
+  d.ptr = t.attr("data_ptr")().cast<uintptr_t>();
+  return d;
+}
+
+void expect_dtype(const DevTensor& d, const std::string& name, std::initializer_list<const char*> ok) {
+  std::string list;
+  for (const char* o : ok) {
+    if (d.dtype == o) return;
+    list += (list.empty() ? "" : ", ") + std::string(o);
+  }
+  type_error(name + " dtype " + d.dtype + " is not supported here; use " + list);
+}
+
+void expect_contiguous(const DevTensor& d, const std::string& name) {
+  int64_t want = 1;
+  for (size_t i = d.shape.size(); i-- > 0;) {
+    if (d.shape[i] > 1 && d.strides[i] != want)
+      value_error(name + " must be contiguous (stride " + std::to_string(d.strides[i]) + " in dim " +
+                  std::to_string(i) + ", expected " + std::to_string(want) + ")");
+    want *= d.shape[i];
+  }
+}
+
+/// A 2-D (rows, cols) view with a contiguous last axis; returns the row stride (elements).
+int64_t expect_rows(const DevTensor& d, const std::string& name, int64_t cols) {
+  if (d.shape.size() != 2 || d.shape[1] != cols)
+    value_error(name + " must have shape (rows, " + std::to_string(cols) + "), got ndim " +
+                std::to_string(d.shape.size()) + (d.shape.size() == 2 ? ", last " + std::to_string(d.shape[1]) : ""));
+  if (cols > 1 && d.shape[0] > 0 && d.strides[1] != 1)
+    value_error(name + " last axis must be contiguous (stride " + std::to_string(d.strides[1]) + ")");
+  if (d.shape[0] > 1 && d.strides[0] < cols)
+    value_error(name + " row stride " + std::to_string(d.strides[0]) + " is below its width " + std::to_string(cols));
+  return d.shape[0] > 1 ? d.strides[0] : cols;
+}
+
+/// All tensors on one device, that device current, and the stream on it.
+cudaStream_t check_device(const std::vector<std::pair<const DevTensor*, const char*>>& ts, uintptr_t stream) {
+  const int dev = ts.front().first->device;
+  for (const auto& t : ts)
+    if (t.first->device != dev)
+      value_error(std::string(t.second) + " is on cuda:" + std::to_string(t.first->device) + " but " +
+                  ts.front().second + " is on cuda:" + std::to_string(dev));
+  int cur = -1;
+  if (cudaGetDevice(&cur) != cudaSuccess || cur != dev)
+    value_error("the current CUDA device is " + std::to_string(cur) + " but the tensors are on cuda:" +
+                std::to_string(dev) + " (use `with torch.cuda.device(...)`)");
   auto* st = reinterpret_cast<cudaStream_t>(stream);
-  const int32_t dim = c.spec.dim;
+  int sdev = -1;
+  if (st != nullptr && cudaStreamGetDevice(st, &sdev) == cudaSuccess && sdev != dev)
+    value_error("stream belongs to cuda:" + std::to_string(sdev) + ", the tensors to cuda:" + std::to_string(dev));
+  return st;
+}
+
+Elem elem_of(const DevTensor& d, const std::string& name) { return parse_elem(d.dtype, name.c_str()); }
+
+void gpu_encode(const PyCodec& c, const py::handle& x, const py::handle& codes, const py::handle& flag,
+                uintptr_t stream) {
+  const DevTensor xt = dev_tensor(x, "x"), ct = dev_tensor(codes, "codes"), ft = dev_tensor(flag, "flag");
+  expect_dtype(xt, "x", {"float32", "float16", "bfloat16"});
+  expect_dtype(ct, "codes", {"uint8"});
+  expect_dtype(ft, "flag", {"int32"});
+  const int64_t xs = expect_rows(xt, "x", c.spec.dim);
+  const int64_t cs = expect_rows(ct, "codes", c.spec.code_bytes());
+  if (ct.shape[0] != xt.shape[0])
+    value_error("codes rows " + std::to_string(ct.shape[0]) + " != x rows " + std::to_string(xt.shape[0]));
+  if (ft.numel() < 1) value_error("flag must hold one int32");
+  cudaStream_t st = check_device({{&xt, "x"}, {&ct, "codes"}, {&ft, "flag"}}, stream);
+  const CodeBatch cb{reinterpret_cast<uint8_t*>(ct.ptr), ct.shape[0], cs};
   Status s;
   {
     py::gil_scoped_release nogil;
-    s = with_elem(e, [&](auto t) {
+    s = with_elem(elem_of(xt, "x"), [&](auto t) {
       using T = decltype(t);
-      return gpu::encode<T>(c.spec, {reinterpret_cast<const T*>(x), rows, dim, row_stride}, cb, fl, st);
+      return gpu::encode<T>(c.spec, {reinterpret_cast<const T*>(xt.ptr), xt.shape[0], c.spec.dim, xs}, cb,
+                            reinterpret_cast<int32_t*>(ft.ptr), st);
     });
   }
   gpu_call_check(s);
 }
 
-void gpu_decode(const PyCodec& c, uintptr_t codes, int64_t rows, int64_t code_stride, uintptr_t out,
-                int64_t row_stride, const std::string& tag, uintptr_t flag, uintptr_t stream) {
-  const Elem e = parse_elem(tag, "out");
-  const ConstCodeBatch cb{reinterpret_cast<const uint8_t*>(codes), rows, code_stride};
-  auto* fl = reinterpret_cast<int32_t*>(flag);
-  auto* st = reinterpret_cast<cudaStream_t>(stream);
-  const int32_t dim = c.spec.dim;
+void gpu_decode(const PyCodec& c, const py::handle& codes, const py::handle& out, const py::handle& flag,
+                uintptr_t stream) {
+  const DevTensor ct = dev_tensor(codes, "codes"), ot = dev_tensor(out, "out"), ft = dev_tensor(flag, "flag");
+  expect_dtype(ct, "codes", {"uint8"});
+  expect_dtype(ot, "out", {"float32", "float16", "bfloat16"});
+  expect_dtype(ft, "flag", {"int32"});
+  const int64_t cs = expect_rows(ct, "codes", c.spec.code_bytes());
+  const int64_t os = expect_rows(ot, "out", c.spec.dim);
+  if (ct.shape[0] != ot.shape[0])
+    value_error("out rows " + std::to_string(ot.shape[0]) + " != codes rows " + std::to_string(ct.shape[0]));
+  if (ft.numel() < 1) value_error("flag must hold one int32");
+  cudaStream_t st = check_device({{&ct, "codes"}, {&ot, "out"}, {&ft, "flag"}}, stream);
+  const ConstCodeBatch cb{reinterpret_cast<const uint8_t*>(ct.ptr), ct.shape[0], cs};
   Status s;
   {
     py::gil_scoped_release nogil;
-    s = with_elem(e, [&](auto t) {
+    s = with_elem(elem_of(ot, "out"), [&](auto t) {
       using T = decltype(t);
-      return gpu::decode<T>(c.spec, cb, {reinterpret_cast<T*>(out), rows, dim, row_stride}, fl, st);
+      return gpu::decode<T>(c.spec, cb, {reinterpret_cast<T*>(ot.ptr), ot.shape[0], c.spec.dim, os},
+                            reinterpret_cast<int32_t*>(ft.ptr), st);
     });
   }
   gpu_call_check(s);
@@ -302,53 +431,118 @@ size_t gpu_attention_workspace(int32_t batch, int32_t q_heads, int32_t kv_heads,
   return gpu::plan_decode_attention({batch, q_heads, kv_heads, dim, 1.0f}, max_len).workspace_bytes;
 }
 
-void gpu_append_kv(const PyCodec& k, const py::object& v, uintptr_t k_new, uintptr_t v_new, const std::string& tag,
-                   int64_t n, uintptr_t slots, uintptr_t k_cache, uintptr_t v_cache, int32_t num_blocks,
-                   int32_t block_size, int32_t kv_heads, uintptr_t flag, uintptr_t stream) {
+/// The cache tensors: uint8, contiguous, num_blocks·block_size·kv_heads records.
+void expect_cache(const DevTensor& d, const char* name, int64_t cap, int64_t bytes) {
+  expect_dtype(d, name, {"uint8"});
+  expect_contiguous(d, name);
+  if (d.numel() != cap * bytes)
+    value_error(std::string(name) + " has " + std::to_string(d.numel()) + " bytes, expected " +
+                std::to_string(cap * bytes) + " (num_blocks·block_size·kv_heads·record bytes)");
+}
+
+void gpu_append_kv(const PyCodec& k, const py::object& v, const py::handle& k_new, const py::object& v_new,
+                   const py::handle& slots, const py::handle& k_cache, const py::object& v_cache, int32_t num_blocks,
+                   int32_t block_size, int32_t kv_heads, const py::handle& flag, uintptr_t stream) {
   const CodecSpec* vs = v_spec_of(v);
-  PagedKV<uint8_t> view{reinterpret_cast<uint8_t*>(k_cache), vs ? reinterpret_cast<uint8_t*>(v_cache) : nullptr,
-                        num_blocks, block_size, kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0, nullptr, 0,
-                        nullptr, 0};
+  const DevTensor kn = dev_tensor(k_new, "k_new"), sl = dev_tensor(slots, "slot_mapping"),
+                  kc = dev_tensor(k_cache, "k_cache"), ft = dev_tensor(flag, "flag");
+  expect_dtype(kn, "k_new", {"float32", "bfloat16"});
+  expect_contiguous(kn, "k_new");
+  expect_dtype(sl, "slot_mapping", {"int64"});
+  expect_contiguous(sl, "slot_mapping");
+  expect_dtype(ft, "flag", {"int32"});
+  const int64_t n = sl.numel();
+  if (kn.numel() != n * kv_heads * k.spec.dim)
+    value_error("k_new has " + std::to_string(kn.numel()) + " values, expected n·kv_heads·dim = " +
+                std::to_string(n * kv_heads * k.spec.dim));
+  const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
+  expect_cache(kc, "k_cache", cap, k.spec.code_bytes());
+  DevTensor vn = kn, vc;
+  std::vector<std::pair<const DevTensor*, const char*>> all = {{&kn, "k_new"}, {&sl, "slot_mapping"},
+                                                              {&kc, "k_cache"}, {&ft, "flag"}};
+  if (vs) {
+    vn = dev_tensor(v_new, "v_new");
+    vc = dev_tensor(v_cache, "v_cache");
+    if (vn.dtype != kn.dtype || vn.shape != kn.shape) value_error("v_new must have the dtype and shape of k_new");
+    expect_contiguous(vn, "v_new");
+    expect_cache(vc, "v_cache", cap, vs->code_bytes());
+    all.push_back({&vn, "v_new"});
+    all.push_back({&vc, "v_cache"});
+  }
+  cudaStream_t st = check_device(all, stream);
+  const auto view = PagedKV<uint8_t>::storage(reinterpret_cast<uint8_t*>(kc.ptr), k.spec,
+                                             vs ? reinterpret_cast<uint8_t*>(vc.ptr) : nullptr, vs, num_blocks,
+                                             block_size, kv_heads);
   Status s;
   {
     py::gil_scoped_release nogil;
-    if (parse_elem(tag, "k_new") == Elem::kBF16)
-      s = gpu::append_kv<bf16>(k.spec, vs, reinterpret_cast<const bf16*>(k_new), reinterpret_cast<const bf16*>(v_new), n,
-                               reinterpret_cast<const int64_t*>(slots), view, reinterpret_cast<int32_t*>(flag),
-                               reinterpret_cast<cudaStream_t>(stream));
+    if (kn.dtype == "bfloat16")
+      s = gpu::append_kv<bf16>(k.spec, vs, reinterpret_cast<const bf16*>(kn.ptr), reinterpret_cast<const bf16*>(vn.ptr),
+                               n, reinterpret_cast<const int64_t*>(sl.ptr), view, reinterpret_cast<int32_t*>(ft.ptr), st);
     else
-      s = gpu::append_kv<float>(k.spec, vs, reinterpret_cast<const float*>(k_new), reinterpret_cast<const float*>(v_new),
-                                n, reinterpret_cast<const int64_t*>(slots), view, reinterpret_cast<int32_t*>(flag),
-                                reinterpret_cast<cudaStream_t>(stream));
+      s = gpu::append_kv<float>(k.spec, vs, reinterpret_cast<const float*>(kn.ptr),
+                                reinterpret_cast<const float*>(vn.ptr), n, reinterpret_cast<const int64_t*>(sl.ptr),
+                                view, reinterpret_cast<int32_t*>(ft.ptr), st);
   }
   gpu_call_check(s);
 }
 
-void gpu_decode_attention(const PyCodec& k, const py::object& v, uintptr_t k_cache, uintptr_t v_cache,
-                          int32_t num_blocks, int32_t block_size, int32_t kv_heads, uintptr_t table, int32_t max_blocks,
-                          uintptr_t lens, int32_t batch, int32_t q_heads, float scale, int32_t max_len, uintptr_t q,
-                          const std::string& q_tag, uintptr_t out, uintptr_t ws, size_t ws_bytes, uintptr_t flag,
+void gpu_decode_attention(const PyCodec& k, const py::object& v, const py::handle& k_cache, const py::object& v_cache,
+                          int32_t num_blocks, int32_t block_size, int32_t kv_heads, const py::handle& block_table,
+                          const py::handle& seq_lens, const py::handle& q, const py::handle& out,
+                          const py::handle& workspace, float scale, int32_t max_len, const py::handle& flag,
                           uintptr_t stream) {
   const CodecSpec* vs = v_spec_of(v);
-  PagedKV<const uint8_t> view{reinterpret_cast<const uint8_t*>(k_cache),
-                              vs ? reinterpret_cast<const uint8_t*>(v_cache) : nullptr, num_blocks, block_size,
-                              kv_heads, k.spec.code_bytes(), vs ? vs->code_bytes() : 0,
-                              reinterpret_cast<const int32_t*>(table), max_blocks,
-                              reinterpret_cast<const int32_t*>(lens), batch};
-  const AttentionShape s{batch, q_heads, kv_heads, k.spec.dim, scale};
-  Status st;
+  const DevTensor kc = dev_tensor(k_cache, "k_cache"), tb = dev_tensor(block_table, "block_table"),
+                  ln = dev_tensor(seq_lens, "seq_lens"), qt = dev_tensor(q, "q"), ot = dev_tensor(out, "out"),
+                  ws = dev_tensor(workspace, "workspace"), ft = dev_tensor(flag, "flag");
+  const int64_t cap = static_cast<int64_t>(num_blocks) * block_size * kv_heads;
+  expect_cache(kc, "k_cache", cap, k.spec.code_bytes());
+  expect_dtype(tb, "block_table", {"int32"});
+  expect_contiguous(tb, "block_table");
+  expect_dtype(ln, "seq_lens", {"int32"});
+  expect_contiguous(ln, "seq_lens");
+  expect_dtype(qt, "q", {"float32", "bfloat16"});
+  expect_contiguous(qt, "q");
+  expect_dtype(ot, "out", {"float32"});
+  expect_contiguous(ot, "out");
+  expect_dtype(ws, "workspace", {"uint8"});
+  expect_dtype(ft, "flag", {"int32"});
+  if (qt.shape.size() != 3 || qt.shape[2] != k.spec.dim)
+    value_error("q must be (batch, q_heads, " + std::to_string(k.spec.dim) + ")");
+  if (ot.shape != qt.shape) value_error("out must have q's shape");
+  const int32_t batch = static_cast<int32_t>(qt.shape[0]);
+  if (tb.shape.size() != 2 || tb.shape[0] != batch || ln.numel() != batch)
+    value_error("block_table must be (batch, max_blocks) and seq_lens (batch,) with batch = " + std::to_string(batch));
+  std::vector<std::pair<const DevTensor*, const char*>> all = {{&kc, "k_cache"}, {&tb, "block_table"},
+                                                              {&ln, "seq_lens"}, {&qt, "q"}, {&ot, "out"},
+                                                              {&ws, "workspace"}, {&ft, "flag"}};
+  DevTensor vc;
+  if (vs) {
+    vc = dev_tensor(v_cache, "v_cache");
+    expect_cache(vc, "v_cache", cap, vs->code_bytes());
+    all.push_back({&vc, "v_cache"});
+  }
+  cudaStream_t st = check_device(all, stream);
+  const auto view = PagedKV<const uint8_t>::storage(reinterpret_cast<const uint8_t*>(kc.ptr), k.spec,
+                                                   vs ? reinterpret_cast<const uint8_t*>(vc.ptr) : nullptr, vs,
+                                                   num_blocks, block_size, kv_heads)
+                        .with_table(reinterpret_cast<const int32_t*>(tb.ptr), static_cast<int32_t>(tb.shape[1]),
+                                    reinterpret_cast<const int32_t*>(ln.ptr), batch);
+  const AttentionShape s{batch, static_cast<int32_t>(qt.shape[1]), kv_heads, k.spec.dim, scale};
+  Status rc;
   {
     py::gil_scoped_release nogil;
-    if (parse_elem(q_tag, "q") == Elem::kBF16)
-      st = gpu::decode_attention<bf16, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const bf16*>(q),
-                                              reinterpret_cast<float*>(out), reinterpret_cast<void*>(ws), ws_bytes,
-                                              reinterpret_cast<int32_t*>(flag), reinterpret_cast<cudaStream_t>(stream));
+    if (qt.dtype == "bfloat16")
+      rc = gpu::decode_attention<bf16, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const bf16*>(qt.ptr),
+                                              reinterpret_cast<float*>(ot.ptr), reinterpret_cast<void*>(ws.ptr),
+                                              static_cast<size_t>(ws.numel()), reinterpret_cast<int32_t*>(ft.ptr), st);
     else
-      st = gpu::decode_attention<float, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const float*>(q),
-                                               reinterpret_cast<float*>(out), reinterpret_cast<void*>(ws), ws_bytes,
-                                               reinterpret_cast<int32_t*>(flag), reinterpret_cast<cudaStream_t>(stream));
+      rc = gpu::decode_attention<float, float>(k.spec, vs, view, s, max_len, reinterpret_cast<const float*>(qt.ptr),
+                                               reinterpret_cast<float*>(ot.ptr), reinterpret_cast<void*>(ws.ptr),
+                                               static_cast<size_t>(ws.numel()), reinterpret_cast<int32_t*>(ft.ptr), st);
   }
-  gpu_call_check(st);
+  gpu_call_check(rc);
 }
 #endif
 
@@ -356,7 +550,28 @@ void gpu_decode_attention(const PyCodec& k, const py::object& v, uintptr_t k_cac
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "KakeyaLattice C++ core (thin bindings)";
-  py::register_exception<InvalidArgument>(m, "KakeyaValueError", PyExc_ValueError);
+  const auto make_exc = [&](const char* name, PyObject* bases) {
+    PyObject* cls = PyErr_NewException((std::string("kakeyalattice._core.") + name).c_str(), bases, nullptr);
+    if (!cls) throw py::error_already_set();
+    m.attr(name) = py::handle(cls);
+    return cls;
+  };
+  g_kakeya_error = make_exc("KakeyaError", nullptr);
+  g_value_error = make_exc("KakeyaValueError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_ValueError)).release().ptr());
+  g_corrupt_error = make_exc("KakeyaCorruptCode", py::make_tuple(py::handle(g_value_error)).release().ptr());
+  g_type_error = make_exc("KakeyaTypeError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_TypeError)).release().ptr());
+  g_runtime_error = make_exc("KakeyaRuntimeError", py::make_tuple(py::handle(g_kakeya_error), py::handle(PyExc_RuntimeError)).release().ptr());
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const CorruptCode& e) {
+      PyErr_SetString(g_corrupt_error, e.what());
+    } catch (const InvalidArgument& e) {
+      PyErr_SetString(g_value_error, e.what());
+    } catch (const RuntimeFailure& e) {
+      PyErr_SetString(g_runtime_error, e.what());
+    }
+  });
   m.attr("__version__") = KAKEYA_VERSION_STRING;
   m.attr("FORMAT_VERSION") = KAKEYA_FORMAT_VERSION;
 #if defined(KAKEYA_WITH_CUDA)
@@ -366,8 +581,10 @@ PYBIND11_MODULE(_core, m) {
 #endif
 
   py::class_<PyCodec>(m, "CodecCore")
-      .def(py::init<const std::string&, int32_t, int32_t, const std::string&, int32_t>(), py::arg("kind"),
-           py::arg("dim"), py::arg("q"), py::arg("scale"), py::arg("rope_dims"))
+      .def(py::init<const std::string&, int32_t, const CodecParams&>(), py::arg("family"), py::arg("dim"),
+           py::arg("params"))
+      .def_property_readonly("family", [](const PyCodec& c) { return std::string(c.spec.family()); })
+      .def_property_readonly("params", [](const PyCodec& c) { return c.spec.params(); })
       .def_property_readonly("dim", [](const PyCodec& c) { return c.spec.dim; })
       .def_property_readonly("code_bytes", [](const PyCodec& c) { return c.spec.code_bytes(); })
       .def_property_readonly("bits_per_vector", [](const PyCodec& c) { return c.spec.bits_per_vector(); })
@@ -376,15 +593,36 @@ PYBIND11_MODULE(_core, m) {
         return c.spec.kind == CodecKind::kLattice ? c.spec.layout().bits_per_block : 0;
       })
       .def("encode_into", &PyCodec::encode_into, py::arg("x"), py::arg("tag"), py::arg("codes"))
-      .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"));
+      .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"),
+           py::arg("bad_rows") = py::none());
+
+  m.def("codec_names", &codec_names);
+  m.def("codec_families", [] {
+    py::list out;
+    for (const auto& f : codec_families()) {
+      py::dict params;
+      for (const auto& kv : f.params) params[kv.first] = kv.second[0] ? py::object(py::str(kv.second)) : py::none();
+      out.append(py::make_tuple(f.name, params, f.summary));
+    }
+    return out;
+  });
+  m.def("nvfp4_tensor_scale", &nvfp4_tensor_scale, py::arg("amax"));
 
 #if defined(KAKEYA_WITH_CUDA)
   m.def("gpu_available", &gpu::device_available);
-  m.def("gpu_encode", &gpu_encode);
-  m.def("gpu_decode", &gpu_decode);
-  m.def("gpu_attention_workspace", &gpu_attention_workspace);
-  m.def("gpu_append_kv", &gpu_append_kv);
-  m.def("gpu_decode_attention", &gpu_decode_attention);
+  m.def("gpu_encode", &gpu_encode, py::arg("codec"), py::kw_only(), py::arg("x"), py::arg("codes"), py::arg("flag"),
+        py::arg("stream"));
+  m.def("gpu_decode", &gpu_decode, py::arg("codec"), py::kw_only(), py::arg("codes"), py::arg("out"), py::arg("flag"),
+        py::arg("stream"));
+  m.def("gpu_attention_workspace", &gpu_attention_workspace, py::kw_only(), py::arg("batch"), py::arg("q_heads"),
+        py::arg("kv_heads"), py::arg("dim"), py::arg("max_len"));
+  m.def("gpu_append_kv", &gpu_append_kv, py::arg("k_codec"), py::arg("v_codec"), py::kw_only(), py::arg("k_new"),
+        py::arg("v_new"), py::arg("slot_mapping"), py::arg("k_cache"), py::arg("v_cache"), py::arg("num_blocks"),
+        py::arg("block_size"), py::arg("kv_heads"), py::arg("flag"), py::arg("stream"));
+  m.def("gpu_decode_attention", &gpu_decode_attention, py::arg("k_codec"), py::arg("v_codec"), py::kw_only(),
+        py::arg("k_cache"), py::arg("v_cache"), py::arg("num_blocks"), py::arg("block_size"), py::arg("kv_heads"),
+        py::arg("block_table"), py::arg("seq_lens"), py::arg("q"), py::arg("out"), py::arg("workspace"),
+        py::arg("scale"), py::arg("max_len"), py::arg("flag"), py::arg("stream"));
 #endif
   m.def("append_kv", &append_kv_host);
   m.def("attention_reference", &attention_reference_host);

@@ -366,15 +366,33 @@ int main(int argc, char** argv) {
   push(check<float>(CodecSpec::make_v4_native(512), small, 51));
   push(check<float>(CodecSpec::make_bf16(128), small, 61));
   push(check<f16>(CodecSpec::make_fp8_per64(256), small, 71));
-  // Error paths: every codec kind and scale format, float and 16-bit inputs.
-  for (const auto& spec :
-       {CodecSpec::make_lattice(LatticeKind::kE8, 128, 38), CodecSpec::make_lattice(LatticeKind::kE8, 64, 1, ScaleFormat::kFP16),
-        CodecSpec::make_lattice(LatticeKind::kD4, 96, 10, ScaleFormat::kNormQmax),
-        CodecSpec::make_lattice(LatticeKind::kZ8, 64, 127), CodecSpec::make_fp8_per64(128), CodecSpec::make_v4_native(128),
-        CodecSpec::make_bf16(64)}) {
-    push(check_error_paths<float>(spec, 81));
-    push(check_error_paths<bf16>(spec, 82));
-    push(check_error_paths<f16>(spec, 83));
+  // Every other family of the factory (row-wise kernels over the shared per-vector code).
+  for (int dim : {128, 512})
+    for (const auto& fam : codec_families()) {
+      if (fam.kind == CodecKind::kLattice || fam.kind == CodecKind::kFP8Per64) continue;
+      std::vector<CodecParams> variants = {{}};
+      if (fam.kind == CodecKind::kNVFP4) variants = {{{"tensor_scale", "0.00223"}}};
+      if (fam.kind == CodecKind::kInt) variants = {{{"bits", "4"}, {"group", "64"}}, {{"bits", "8"}, {"group", "32"}}};
+      if (fam.kind == CodecKind::kLloydMax) variants = {{{"bits", "2"}}, {{"bits", "4"}}, {{"bits", "8"}}};
+      for (const auto& p : variants) push(check<bf16>(make_codec(fam.name, dim, p), small, 81 + dim));
+    }
+  // Error paths: the lattice scale formats, then every other family of the factory;
+  // float and 16-bit inputs.
+  std::vector<CodecSpec> error_specs = {
+      CodecSpec::make_lattice(LatticeKind::kE8, 128, 38),
+      CodecSpec::make_lattice(LatticeKind::kE8, 64, 1, ScaleFormat::kFP16),
+      CodecSpec::make_lattice(LatticeKind::kD4, 96, 10, ScaleFormat::kNormQmax),
+      CodecSpec::make_lattice(LatticeKind::kZ8, 64, 127)};
+  for (const auto& fam : codec_families()) {
+    if (fam.kind == CodecKind::kLattice) continue;
+    CodecParams p;
+    if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.00223"}};
+    error_specs.push_back(make_codec(fam.name, 128, p));
+  }
+  for (const auto& spec : error_specs) {
+    push(check_error_paths<float>(spec, 91));
+    push(check_error_paths<bf16>(spec, 92));
+    push(check_error_paths<f16>(spec, 93));
   }
 
   int bad = 0;

@@ -45,6 +45,25 @@ struct PagedKV {
   const int32_t* seq_lens;     ///< batch
   int32_t batch;
 
+  /// The storage of a cache (what append writes): num_blocks × block_size slots of
+  /// kv_heads records each, K with codec `ks`, V with `vs` (null v and vs: K = V shared).
+  /// Record sizes come from the specs, so K and V sizes cannot be swapped.
+  [[nodiscard]] static PagedKV storage(Byte* k, const CodecSpec& ks, Byte* v, const CodecSpec* vs,
+                                       int32_t num_blocks, int32_t block_size, int32_t kv_heads) {
+    return {k, vs ? v : nullptr, num_blocks, block_size, kv_heads, ks.code_bytes(), vs ? vs->code_bytes() : 0,
+            nullptr, 0, nullptr, 0};
+  }
+  /// This storage read through a block table (batch × max_blocks) and sequence lengths.
+  [[nodiscard]] PagedKV with_table(const int32_t* table, int32_t max_blocks_per_seq, const int32_t* lens,
+                                   int32_t num_seqs) const noexcept {
+    PagedKV p = *this;
+    p.block_table = table;
+    p.max_blocks = max_blocks_per_seq;
+    p.seq_lens = lens;
+    p.batch = num_seqs;
+    return p;
+  }
+
   [[nodiscard]] KAKEYA_HD bool shared() const noexcept { return v == nullptr; }
   [[nodiscard]] KAKEYA_HD int64_t slot(int32_t b, int32_t t) const noexcept {
     return static_cast<int64_t>(block_table[static_cast<int64_t>(b) * max_blocks + t / block_size]) * block_size +

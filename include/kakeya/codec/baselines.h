@@ -5,22 +5,22 @@
 ///   fp8_per64  per group of 64 coordinates, s = max(amax, 1e-4)/448 stored as bf16
 ///              rounded up (so no value saturates), values cast to exact E4M3 (round to
 ///              nearest even); 8 bits per coordinate + 16 per group.
-///   v4_native  what DeepSeek-V4 stores: fp8_per64 on the first dim - R coordinates,
-///              the last R (RoPE) coordinates in bf16.
 ///   bf16       round to nearest even bfloat16.
 /// E4M3 error is relative to each value, so the bf16 rounding of the group scale (at
 /// most 2^-8 relative) changes which grid is used, not its precision.
 
 #include <cstdint>
 
+#include "kakeya/codec/diag.h"
 #include "kakeya/codec/format.h"
-#include "kakeya/codec/spec.h"
+#include "kakeya/codec/spec_fields.h"
 #include "kakeya/error.h"
 #include "kakeya/numeric/formats.h"
 
 namespace kakeya {
 
 inline constexpr float kFP8AmaxFloor = 1e-4f;
+inline constexpr int32_t kFP8Group = 64;
 
 /// The stored bf16 scale of one FP8 group from its max |x|: max(amax, 1e-4)/448
 /// rounded up, so no value saturates.
@@ -103,42 +103,60 @@ template <class Out>
   return st;
 }
 
-/// Record offsets of the byte-aligned baselines (see format.h).
-struct BaselineLayout {
-  int32_t fp8_dims;   ///< coordinates stored as E4M3
-  int32_t bf16_dims;  ///< trailing coordinates stored as bf16
-  [[nodiscard]] KAKEYA_HD int32_t scales_offset() const noexcept { return 0; }
-  [[nodiscard]] KAKEYA_HD int32_t vals_offset() const noexcept { return 2 * (fp8_dims / kFP8Group); }
-  [[nodiscard]] KAKEYA_HD int32_t bf16_offset() const noexcept { return vals_offset() + fp8_dims; }
-};
-
-[[nodiscard]] inline BaselineLayout baseline_layout(const CodecSpec& spec) {
-  switch (spec.kind) {
-    case CodecKind::kFP8Per64: return {spec.dim, 0};
-    case CodecKind::kV4Native: return {spec.dim - spec.rope_dims, spec.rope_dims};
-    case CodecKind::kBF16: return {0, spec.dim};
-    default: break;
-  }
-  KAKEYA_CHECK(false, "baseline_layout: kind = ", to_string(spec.kind), " is not a baseline");
-  return {0, 0};
+/// The fp8_per64 / bf16 layout of a valid spec (format.h owns BaselineLayout).
+[[nodiscard]] inline BaselineLayout baseline_layout(const CodecSpec& spec) noexcept {
+  return spec.kind == CodecKind::kBF16 ? BaselineLayout{0, spec.dim} : BaselineLayout{spec.dim, 0};
 }
 
 template <class In>
-[[nodiscard]] KAKEYA_HD Status baseline_encode_vector(const BaselineLayout& b, const In* x,
-                                                      uint8_t* rec) noexcept {
+[[nodiscard]] KAKEYA_HD Diag baseline_encode_vector(const BaselineLayout& b, const In* x,
+                                                    uint8_t* rec) noexcept {
   Status st = fp8_per64_encode(x, b.fp8_dims, rec + b.scales_offset(), rec + b.vals_offset());
   if (st == Status::kOk) st = bf16_encode(x + b.fp8_dims, b.bf16_dims, rec + b.bf16_offset());
-  if (st != Status::kOk)
-    for (int32_t i = 0; i < b.bf16_offset() + 2 * b.bf16_dims; ++i) rec[i] = 0;
-  return st;
+  if (st == Status::kOk) return Diag{};
+  float amax = 0.0f;
+  for (int32_t i = 0; i < b.fp8_dims + b.bf16_dims; ++i) {
+    const float a = detail::abs_bits(element<In>::to_float(x[i]));
+    amax = a > amax ? a : amax;
+  }
+  return reject_record(rec, b.code_bytes(), input_fault(x, b.fp8_dims + b.bf16_dims,
+                                                        Fault::kScaleOverflow, amax));
 }
 
+/// Decodes; a corrupt scale or value zeroes the whole row (as every codec does).
 template <class Out>
-[[nodiscard]] KAKEYA_HD Status baseline_decode_vector(const BaselineLayout& b, const uint8_t* rec,
-                                                      Out* out) noexcept {
+[[nodiscard]] KAKEYA_HD Diag baseline_decode_vector(const BaselineLayout& b, const uint8_t* rec,
+                                                    Out* out) noexcept {
   const Status s1 = fp8_per64_decode(rec + b.scales_offset(), rec + b.vals_offset(), b.fp8_dims, out);
   const Status s2 = bf16_decode(rec + b.bf16_offset(), b.bf16_dims, out + b.fp8_dims);
-  return s1 != Status::kOk ? s1 : s2;
+  if (s1 == Status::kOk && s2 == Status::kOk) return Diag{};
+  return reject_row(out, b.fp8_dims + b.bf16_dims, Diag::corrupt(Fault::kBadValue, -1, 0),
+                    element<Out>::from_float);
 }
+
+/// Codec types of the registry (codec/registry.h): fp8_per64 and bf16.
+template <CodecKind K>
+struct BaselineCodec {
+  static constexpr CodecKind kKind = K;
+  static constexpr bool kScratch = false;
+  using Layout = BaselineLayout;
+  [[nodiscard]] static Layout layout(const CodecSpec& s) noexcept { return baseline_layout(s); }
+  [[nodiscard]] static int32_t code_bytes(const Layout& l) noexcept { return l.code_bytes(); }
+  static void validate(const CodecSpec& s) {
+    if (K == CodecKind::kFP8Per64)
+      KAKEYA_CHECK(s.dim % 64 == 0, "dim = ", s.dim, " must be a multiple of 64 for fp8_per64");
+  }
+  [[nodiscard]] static int64_t bits(const CodecSpec& s) noexcept {
+    return K == CodecKind::kBF16 ? int64_t{16} * s.dim : int64_t{8} * s.dim + 16 * (s.dim / 64);
+  }
+  template <class In>
+  [[nodiscard]] KAKEYA_HD static Diag encode(const Layout& l, const In* x, float*, uint8_t* rec) noexcept {
+    return baseline_encode_vector(l, x, rec);
+  }
+  template <class Out>
+  [[nodiscard]] KAKEYA_HD static Diag decode(const Layout& l, const uint8_t* rec, float*, Out* out) noexcept {
+    return baseline_decode_vector(l, rec, out);
+  }
+};
 
 }  // namespace kakeya

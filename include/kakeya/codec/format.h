@@ -10,15 +10,208 @@
 ///   then zero bits up to the next byte.
 /// Bit k of the stream is bit (k mod 8) of byte k/8, on every platform.
 ///
-/// Baseline records, byte aligned:
-///   fp8_per64   [dim/64 bf16 scales, little-endian][dim E4M3 bytes]
-///   v4_native   [(dim-R)/64 bf16 scales][dim-R E4M3 bytes][R bf16 values]
-///   bf16        [dim bf16 values]
+/// Byte-aligned records (multi-byte fields little-endian; "E4M3", "E8M0" one byte
+/// each, "E2M1" a nibble, element 2i in the low nibble of byte i):
+///   fp8_per64   [dim/64 bf16 scales][dim E4M3]
+///   v4_native   [F E4M3][R bf16][F/64 UE8M0 scales][zero pad to a multiple of 8
+///               scale bytes]    F = dim - R; dim 512, R 64: 448 + 128 + 7 + 1 = 584 B,
+///               FlashMLA's "MODEL1" FP8 record
+///   v41_mxfp8   [dim E4M3][dim/32 UE8M0 scales]             (dim 512: 528 B)
+///   mxfp8       [dim/32 E8M0 scales][dim E4M3]
+///   mxfp4       [dim/32 E8M0 scales][dim/2 bytes of E2M1 pairs]
+///   nvfp4       [dim/16 E4M3 block scales][dim/2 bytes of E2M1 pairs]; the fp32
+///               tensor scale is a codec parameter, stored outside the records
+///   bf16        [dim bf16]
+/// Bit-packed records (LSB-first stream as above):
+///   int         [dim/g fp16 scales][dim/g fp16 zeros] then dim codes of b bits
+///   lloydmax    [fp16 norm] then dim level indices of b bits
 
 #include <cstdint>
 
-#include "kakeya/codec/spec.h"
+#include "kakeya/codec/spec_fields.h"
 #include "kakeya/config.h"
+#include "kakeya/lattice/d4.h"
+#include "kakeya/lattice/e8.h"
+#include "kakeya/lattice/z8.h"
+#include "kakeya/numeric/bits.h"
+#include "kakeya/transform/hadamard.h"
+
+namespace kakeya {
+
+[[nodiscard]] KAKEYA_HD int lattice_block_dim(LatticeKind k) noexcept {
+  return k == LatticeKind::kD4 ? 4 : 8;
+}
+
+[[nodiscard]] KAKEYA_HD uint64_t lattice_codebook_size(LatticeKind k, int q) noexcept {
+  switch (k) {
+    case LatticeKind::kE8: return lattice_traits<E8>::codebook_size(q);
+    case LatticeKind::kD4: return lattice_traits<D4>::codebook_size(q);
+    case LatticeKind::kZ8: return lattice_traits<Z8>::codebook_size(q);
+  }
+  return 0;
+}
+
+[[nodiscard]] KAKEYA_HD int scale_header_bits(ScaleFormat f) noexcept {
+  return f == ScaleFormat::kNormQmax ? 32 : 16;
+}
+
+/// Derived constants of a lattice codec; trivially copyable, passed by value to kernels.
+struct LatticeLayout {
+  LatticeKind lattice;
+  ScaleFormat scale;
+  int32_t dim;
+  int32_t q;
+  int32_t block_dim;       ///< lattice dimension n (8 or 4)
+  int32_t nblocks;         ///< dim / n
+  int32_t bits_per_block;  ///< ceil(log2 |C(L,q)|)
+  int32_t header_bits;     ///< 16 or 32
+  int32_t code_bytes;      ///< record size, payload padded to a byte
+  int32_t hadamard_p;      ///< Hadamard block size P
+  int32_t hadamard_log2;   ///< log2 P
+  uint64_t codebook_size;  ///< |C(L,q)|
+};
+
+/// Layout of a lattice spec whose lattice, dim, q and scale are already valid.
+[[nodiscard]] inline LatticeLayout lattice_layout(const CodecSpec& spec) noexcept {
+  LatticeLayout l{};
+  l.lattice = spec.lattice;
+  l.scale = spec.scale;
+  l.dim = spec.dim;
+  l.q = spec.q;
+  l.block_dim = lattice_block_dim(spec.lattice);
+  l.nblocks = spec.dim / l.block_dim;
+  l.codebook_size = lattice_codebook_size(spec.lattice, spec.q);
+  l.bits_per_block = detail::ceil_log2(l.codebook_size);
+  l.header_bits = scale_header_bits(spec.scale);
+  l.code_bytes = (l.header_bits + l.nblocks * l.bits_per_block + 7) / 8;
+  l.hadamard_p = hadamard_block(spec.dim);
+  l.hadamard_log2 = detail::log2_exact(static_cast<uint32_t>(l.hadamard_p));
+  return l;
+}
+
+
+/// fp8_per64 / bf16 records: `fp8_dims` E4M3 values under bf16 scales per 64, then
+/// `bf16_dims` bf16 values (fp8_per64: {dim, 0}; bf16: {0, dim}).
+struct BaselineLayout {
+  int32_t fp8_dims;   ///< coordinates stored as E4M3
+  int32_t bf16_dims;  ///< trailing coordinates stored as bf16
+  [[nodiscard]] KAKEYA_HD int32_t scales_offset() const noexcept { return 0; }
+  [[nodiscard]] KAKEYA_HD int32_t vals_offset() const noexcept { return 2 * (fp8_dims / 64); }
+  [[nodiscard]] KAKEYA_HD int32_t bf16_offset() const noexcept { return vals_offset() + fp8_dims; }
+  [[nodiscard]] KAKEYA_HD int32_t code_bytes() const noexcept { return bf16_offset() + 2 * bf16_dims; }
+};
+
+/// Element formats and scale rules of the block-scaled (microscaling) records.
+enum class ElemFormat : int32_t { kE4M3 = 0, kE2M1 = 1 };
+enum class ScaleRule : int32_t {
+  kUE8M0Ceil = 0,   ///< byte of 2^ceil(log2(max(amax, 1e-4) / 448)) (DeepSeek V4 / V4.1)
+  kUE8M0Floor = 1,  ///< byte of 2^(floor(log2 amax) - emax_elem) (OCP MX v1.0)
+  kE4M3Tensor = 2,  ///< E4M3(amax / 6 / S), element scale E4M3 value · S (NVFP4)
+};
+
+/// v4_native, v41_mxfp8, mxfp8, mxfp4, nvfp4: `scaled_dims` values in groups of
+/// `group`, each group with one scale byte, then `tail_dims` bf16 values.
+struct BlockScaledLayout {
+  ElemFormat elem;
+  ScaleRule rule;
+  int32_t group;
+  int32_t scaled_dims;
+  int32_t tail_dims;
+  int32_t vals_offset;    ///< bytes
+  int32_t scales_offset;  ///< bytes
+  int32_t tail_offset;    ///< bytes
+  int32_t code_bytes;
+  int32_t emax;           ///< kUE8M0Floor: the element format's largest exponent
+  float tensor_scale;     ///< kE4M3Tensor: S
+  [[nodiscard]] KAKEYA_HD int32_t groups() const noexcept { return scaled_dims / group; }
+};
+
+/// The block-scaled layout of a valid spec of one of those five kinds.
+[[nodiscard]] inline BlockScaledLayout block_scaled_layout(const CodecSpec& s) noexcept {
+  BlockScaledLayout l{};
+  l.scaled_dims = s.dim;
+  l.tail_dims = 0;
+  l.tensor_scale = 0.0f;
+  l.emax = 0;
+  const auto val_bytes = [&] { return l.elem == ElemFormat::kE4M3 ? l.scaled_dims : l.scaled_dims / 2; };
+  switch (s.kind) {
+    case CodecKind::kV4Native:
+    case CodecKind::kV41MXFP8: {
+      const bool v4 = s.kind == CodecKind::kV4Native;
+      l.elem = ElemFormat::kE4M3;
+      l.rule = ScaleRule::kUE8M0Ceil;
+      l.group = v4 ? 64 : 32;
+      l.scaled_dims = v4 ? s.dim - s.rope_dims : s.dim;
+      l.tail_dims = v4 ? s.rope_dims : 0;
+      l.vals_offset = 0;
+      l.tail_offset = l.scaled_dims;
+      l.scales_offset = l.tail_offset + 2 * l.tail_dims;
+      const int32_t scale_bytes = v4 ? (l.groups() + 7) / 8 * 8 : l.groups();
+      l.code_bytes = l.scales_offset + scale_bytes;
+      return l;
+    }
+    case CodecKind::kNVFP4:
+      l.elem = ElemFormat::kE2M1;
+      l.rule = ScaleRule::kE4M3Tensor;
+      l.group = 16;
+      l.tensor_scale = s.tensor_scale;
+      break;
+    default:  // kMXFP8, kMXFP4
+      l.elem = s.kind == CodecKind::kMXFP8 ? ElemFormat::kE4M3 : ElemFormat::kE2M1;
+      l.rule = ScaleRule::kUE8M0Floor;
+      l.group = 32;
+      l.emax = s.kind == CodecKind::kMXFP8 ? 8 : 2;
+      break;
+  }
+  l.scales_offset = 0;
+  l.vals_offset = l.groups();
+  l.tail_offset = l.vals_offset + val_bytes();
+  l.code_bytes = l.tail_offset;
+  return l;
+}
+
+/// int records: dim/group fp16 scales, then as many fp16 zeros, then dim codes of
+/// `bits` bits from bit `codes_bit`.
+struct IntLayout {
+  int32_t dim;
+  int32_t bits;
+  int32_t group;
+  int32_t groups;
+  int64_t codes_bit;
+  int32_t code_bytes;
+};
+
+[[nodiscard]] inline IntLayout int_layout(const CodecSpec& s) noexcept {
+  IntLayout l{};
+  l.dim = s.dim;
+  l.bits = s.bits;
+  l.group = s.group;
+  l.groups = s.dim / s.group;
+  l.codes_bit = int64_t{32} * l.groups;
+  l.code_bytes = static_cast<int32_t>((l.codes_bit + int64_t{s.bits} * s.dim + 7) / 8);
+  return l;
+}
+
+/// lloydmax records: a 16-bit fp16 norm, then dim indices of `bits` bits.
+struct LloydMaxLayout {
+  int32_t dim;
+  int32_t bits;
+  int32_t code_bytes;
+  int32_t hadamard_p;
+  int32_t hadamard_log2;
+};
+
+[[nodiscard]] inline LloydMaxLayout lloydmax_layout(const CodecSpec& s) noexcept {
+  LloydMaxLayout l{};
+  l.dim = s.dim;
+  l.bits = s.bits;
+  l.code_bytes = static_cast<int32_t>((16 + int64_t{s.bits} * s.dim + 7) / 8);
+  l.hadamard_p = hadamard_block(s.dim);
+  l.hadamard_log2 = detail::log2_exact(static_cast<uint32_t>(l.hadamard_p));
+  return l;
+}
+
+}  // namespace kakeya
 
 namespace kakeya::format {
 

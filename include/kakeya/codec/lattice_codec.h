@@ -18,9 +18,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kakeya/codec/diag.h"
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/scale.h"
-#include "kakeya/codec/spec.h"
+#include "kakeya/codec/spec_fields.h"
 #include "kakeya/error.h"
 #include "kakeya/lattice/d4.h"
 #include "kakeya/lattice/e8.h"
@@ -29,15 +30,6 @@
 #include "kakeya/transform/hadamard.h"
 
 namespace kakeya {
-
-/// Σ y_i² in the fixed order the format defines: a sequential float sum over each
-/// group of 8 coordinates, then a sequential sum of the group sums. (Read only by the
-/// norm_qmax scale; the GPU kernel reproduces the same order.)
-[[nodiscard]] KAKEYA_HD float group8_partial_sumsq(const float* y) noexcept {
-  float p = 0.0f;
-  for (int k = 0; k < 8; ++k) p += y[k] * y[k];
-  return p;
-}
 
 /// Blocks processed together by the host encoder (vector lanes); 1 on the device,
 /// where each thread owns one block.
@@ -87,11 +79,11 @@ template <class L>
 }
 
 /// Encodes x[0..dim) into rec[0..code_bytes). `y` is caller scratch of dim floats.
-/// Returns kInvalidInput for NaN/Inf input, a rotation that overflows, or a scale the
-/// format cannot hold; rec is then left all zero.
+/// Fails (record all zero) on NaN/Inf input, a rotation that overflows, or a scale the
+/// format cannot hold; the Diag says which and where.
 template <class L, class In>
-[[nodiscard]] KAKEYA_HD Status encode_vector(const LatticeLayout& lay, const In* x, float* y,
-                                             uint8_t* rec) noexcept {
+[[nodiscard]] KAKEYA_HD Diag encode_vector(const LatticeLayout& lay, const In* x, float* y,
+                                           uint8_t* rec) noexcept {
   // Non-short-circuit flags keep these loops vectorizable.
   uint32_t nonfinite = 0;
   for (int32_t i = 0; i < lay.dim; ++i) {
@@ -99,7 +91,7 @@ template <class L, class In>
     nonfinite |= static_cast<uint32_t>(!detail::is_finite(y[i]));
   }
   for (int32_t i = 0; i < lay.code_bytes; ++i) rec[i] = 0;
-  if (nonfinite) return Status::kInvalidInput;
+  if (nonfinite) return input_fault(x, lay.dim, Fault::kNonFinite, 0.0f);
   hadamard_rotate(y, lay.dim);
   float amax = 0.0f, sumsq = 0.0f;
   for (int32_t i = 0; i < lay.dim; ++i) {  // a huge input can overflow the rotation
@@ -107,12 +99,12 @@ template <class L, class In>
     nonfinite |= static_cast<uint32_t>(!detail::is_finite(a));
     amax = a > amax ? a : amax;
   }
-  if (nonfinite) return Status::kInvalidInput;
+  if (nonfinite) return Diag::input(Fault::kRotationOverflow, -1, 0.0f);
   if (lay.scale == ScaleFormat::kNormQmax)
     for (int32_t g = 0; g < lay.dim; g += 8) sumsq += group8_partial_sumsq(y + g);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);
-  if (amax == 0.0f) return Status::kOk;  // all-zero record
-  if (sc.status != Status::kOk) return sc.status;
+  if (amax == 0.0f) return Diag{};  // all-zero record
+  if (sc.status != Status::kOk) return Diag::input(Fault::kScaleOverflow, -1, amax);
   for (int32_t i = 0; i < lay.dim; ++i) y[i] = doubled_coordinate(y[i], sc.s);
   format::BitWriter bw(rec);
   bw.put(sc.header, lay.header_bits);
@@ -124,29 +116,59 @@ template <class L, class In>
     for (int l = 0; l < count; ++l) bw.put(idx[l], lay.bits_per_block);
   }
   bw.flush();
-  return Status::kOk;
+  return Diag{};
 }
 
-/// Decodes rec into out[0..dim). `buf` is caller scratch of dim floats. Returns
-/// kCorruptCode (and writes zeros) when the header or any block index is invalid.
+/// Decodes rec into out[0..dim). `buf` is caller scratch of dim floats. A header that
+/// is not a valid scale or a block index outside the codebook is corrupt: the row is
+/// zeroed and the Diag names the header bits or the block.
 template <class L, class Out>
-[[nodiscard]] KAKEYA_HD Status decode_vector(const LatticeLayout& lay, const uint8_t* rec,
-                                             float* buf, Out* out) noexcept {
+[[nodiscard]] KAKEYA_HD Diag decode_vector(const LatticeLayout& lay, const uint8_t* rec,
+                                           float* buf, Out* out) noexcept {
   float s = 0.0f;
-  Status st = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s);
+  const uint32_t hdr = format::read_header(lay, rec);
+  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk)
+    return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadScale, -1, hdr), element<Out>::from_float);
   constexpr int n = lattice_traits<L>::kDim;
-  for (int32_t j = 0; j < lay.nblocks && st == Status::kOk; ++j) {
+  for (int32_t j = 0; j < lay.nblocks; ++j) {
     const uint64_t idx = format::read_bits(rec, format::block_bit_offset(lay, j), lay.bits_per_block);
-    if (!dequantize_block<L>(idx, lay.q, buf + j * n)) st = Status::kCorruptCode;
+    if (!dequantize_block<L>(idx, lay.q, buf + j * n))
+      return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadIndex, j, idx), element<Out>::from_float);
   }
-  if (st != Status::kOk || s == 0.0f) {
-    for (int32_t i = 0; i < lay.dim; ++i) out[i] = element<Out>::from_float(0.0f);
-    return st;
-  }
+  if (s == 0.0f) return reject_row(out, lay.dim, Diag{}, element<Out>::from_float);
   const float c = s * hadamard_norm(lay.hadamard_log2);
   for (int32_t base = 0; base < lay.dim; base += lay.hadamard_p) fwht(buf + base, lay.hadamard_p);
   for (int32_t i = 0; i < lay.dim; ++i) out[i] = element<Out>::from_float(buf[i] * c);
-  return Status::kOk;
+  return Diag{};
 }
+
+/// Codec type of the registry: the v1 lattice codec over lattice L.
+template <class L>
+struct LatticeCodec {
+  using Lattice = L;
+  static constexpr CodecKind kKind = CodecKind::kLattice;
+  static constexpr bool kScratch = true;
+  using Layout = LatticeLayout;
+  [[nodiscard]] static Layout layout(const CodecSpec& s) noexcept { return lattice_layout(s); }
+  [[nodiscard]] static int32_t code_bytes(const Layout& l) noexcept { return l.code_bytes; }
+  static void validate(const CodecSpec& s) {
+    KAKEYA_CHECK(s.dim % 8 == 0, "dim = ", s.dim, " must be a multiple of 8");
+    KAKEYA_CHECK(s.q >= 1 && s.q <= kMaxQ, "q = ", s.q, " must be an integer in [1, ", kMaxQ, "]");
+    KAKEYA_CHECK(static_cast<int32_t>(s.scale) >= 0 && static_cast<int32_t>(s.scale) <= 2,
+                 "scale = ", static_cast<int32_t>(s.scale), " is not bf16, fp16 or norm_qmax");
+  }
+  [[nodiscard]] static int64_t bits(const CodecSpec& s) noexcept {
+    const LatticeLayout l = lattice_layout(s);
+    return l.header_bits + int64_t{l.nblocks} * l.bits_per_block;
+  }
+  template <class In>
+  [[nodiscard]] KAKEYA_HD static Diag encode(const Layout& l, const In* x, float* y, uint8_t* rec) noexcept {
+    return encode_vector<L>(l, x, y, rec);
+  }
+  template <class Out>
+  [[nodiscard]] KAKEYA_HD static Diag decode(const Layout& l, const uint8_t* rec, float* y, Out* out) noexcept {
+    return decode_vector<L>(l, rec, y, out);
+  }
+};
 
 }  // namespace kakeya

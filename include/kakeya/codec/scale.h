@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kakeya/codec/spec.h"
+#include "kakeya/codec/spec_fields.h"
 #include "kakeya/error.h"
 #include "kakeya/numeric/formats.h"
 

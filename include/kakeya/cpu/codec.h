@@ -1,28 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 /// \file codec.h
-/// Host batch API: encode / decode of strided row batches for every codec kind, in
-/// parallel over rows (see parallel.h for the thread setting). Calls never allocate
-/// per row: each worker takes one dim-sized scratch buffer.
+/// Host batch API: encode / decode of strided row batches for every codec in the
+/// registry, in parallel over rows (see parallel.h for the thread setting). Calls never
+/// allocate per row: each worker takes one dim-sized scratch buffer when the codec
+/// needs one.
 ///
 ///   x:     rows × dim, row_stride >= dim (elements); float, f16 or bf16
 ///   codes: rows records of spec.code_bytes() bytes, row_stride >= code_bytes (bytes)
 ///
-/// Errors throw kakeya::InvalidArgument naming the argument and value: bad spec, shape
-/// or stride mismatch, NaN/Inf input (status kInvalidInput), corrupt records on decode
-/// (status kCorruptCode). On an input error, the rows already written are valid and
-/// the failing row's record is zeroed; on a decode error, the failing row is zeroed.
+/// Errors: a bad spec, shape or stride throws InvalidArgument naming the argument and
+/// value. encode: a row that cannot be encoded (NaN/Inf, a side value that overflows
+/// its format) gets an all-zero record, every other row is still encoded, and the call
+/// then throws InvalidArgument (status kInvalidInput) naming the first such row, column
+/// and value. decode: a corrupt record decodes to zeros; without `bad_rows` the call
+/// throws CorruptCode naming the first corrupt row and what is wrong with it, with
+/// `bad_rows` (rows bytes) it writes 1 for each corrupt row, 0 otherwise, and returns.
 
 #include <algorithm>
-#include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "kakeya/codec/baselines.h"
-#include "kakeya/codec/lattice_codec.h"
+#include "kakeya/codec/diag.h"
 #include "kakeya/codec/spec.h"
 #include "kakeya/cpu/parallel.h"
 #include "kakeya/error.h"
@@ -33,104 +35,71 @@ namespace kakeya::cpu {
 
 namespace detail {
 
-/// Smallest failing row across workers.
-struct FirstFailure {
-  std::atomic<int64_t> row{std::numeric_limits<int64_t>::max()};
-  std::atomic<int32_t> status{0};
-  void note(int64_t r, Status s) noexcept {
-    int64_t cur = row.load();
-    while (r < cur && !row.compare_exchange_weak(cur, r)) {
+/// The failing row with the smallest index across workers, with its diagnostic.
+class FirstFailure {
+ public:
+  void note(int64_t r, const Diag& d) {
+    const std::lock_guard<std::mutex> lock(mu_);
+    if (r < row_) {
+      row_ = r;
+      diag_ = d;
     }
-    if (row.load() == r) status.store(static_cast<int32_t>(s));
   }
-  [[nodiscard]] bool failed() const noexcept {
-    return row.load() != std::numeric_limits<int64_t>::max();
-  }
+  [[nodiscard]] bool failed() const noexcept { return row_ != std::numeric_limits<int64_t>::max(); }
+  [[nodiscard]] int64_t row() const noexcept { return row_; }
+  [[nodiscard]] const Diag& diag() const noexcept { return diag_; }
+
+ private:
+  std::mutex mu_;
+  int64_t row_ = std::numeric_limits<int64_t>::max();
+  Diag diag_;
 };
 
-template <class In>
-[[noreturn]] void throw_encode_error(const CodecSpec& spec, const StridedBatch<const In>& x,
-                                     int64_t r) {
-  const In* row = x.row(r);
-  for (int64_t c = 0; c < x.cols; ++c) {
-    const float v = element<In>::to_float(row[c]);
-    KAKEYA_CHECK_STATUS(::kakeya::detail::is_finite(v), Status::kInvalidInput, "x[", r, ", ", c,
-                        "] = ", v, " is not finite; the codec ", spec.name(),
-                        " accepts finite values only");
+/// The message of an encode failure, from the row's Diag (the row is not re-run).
+[[nodiscard]] inline std::string describe_encode_failure(const CodecSpec& spec, int64_t r, const Diag& d) {
+  using ::kakeya::detail::concat;
+  switch (d.fault) {
+    case Fault::kNonFinite:
+      return concat("x[", r, ", ", d.where, "] = ", d.value, " is not finite; the codec ", spec.name(),
+                    " accepts finite values only");
+    case Fault::kRotationOverflow:
+      return concat("x row ", r, ": the rotation H x / sqrt(P) overflows float32 for the codec ", spec.name(),
+                    "; rescale the input");
+    case Fault::kScaleOverflow:
+      if (spec.kind == CodecKind::kLattice)
+        return concat("x row ", r, " (max |Hx|/sqrt(P) = ", d.value, "): the scale max|y|/q with q = ", spec.q,
+                      " cannot be stored in scale format '", to_string(spec.scale), "'",
+                      spec.scale == ScaleFormat::kBF16 ? "" : " (fp16 max 65504)",
+                      "; use scale='bf16' or rescale the input");
+      return concat("x row ", r, ": max |x| = ", d.value, " overflows the storage format of ", spec.name());
+    case Fault::kFp16Overflow:
+      return concat("x row ", r, ": magnitude ", d.value, " exceeds the fp16 range (65504) of the ",
+                    spec.kind == CodecKind::kLloydMax ? "norm" : "scale / zero", " of ", spec.name(),
+                    "; rescale the input");
+    default:
+      return concat("x row ", r, " cannot be encoded by ", spec.name());
   }
-  std::vector<float> y(static_cast<size_t>(x.cols));
-  float amax = 0.f;
-  for (int64_t c = 0; c < x.cols; ++c) amax = std::max(amax, std::abs(element<In>::to_float(row[c])));
-  if (spec.kind != CodecKind::kLattice)
-    throw InvalidArgument(::kakeya::detail::concat("x row ", r, ": max |x| = ", amax,
-                                                   " overflows the storage format of ", spec.name()),
-                          Status::kInvalidInput);
-  for (int64_t c = 0; c < x.cols; ++c) y[static_cast<size_t>(c)] = element<In>::to_float(row[c]);
-  hadamard_rotate(y.data(), spec.dim);
-  float ya = 0.f;
-  for (float v : y) ya = std::max(ya, std::abs(v));
-  throw InvalidArgument(
-      ::kakeya::detail::concat("x row ", r, " (max |x| = ", amax, ", max |Hx|/sqrt(P) = ", ya,
-                               "): the scale max|y|/q with q = ", spec.q,
-                               " cannot be stored in scale format '", to_string(spec.scale),
-                               "'", spec.scale == ScaleFormat::kBF16 ? "" : " (fp16 max 65504)",
-                               "; use scale='bf16' or rescale the input"),
-      Status::kInvalidInput);
 }
 
-template <class L, class In>
-void encode_lattice_rows(const CodecSpec& spec, const StridedBatch<const In>& x,
-                         const CodeBatch& codes) {
-  const LatticeLayout lay = spec.layout();
-  FirstFailure fail;
-  parallel_rows(x.rows, [&](int64_t b, int64_t e) {
-    std::vector<float> y(static_cast<size_t>(lay.dim));
-    for (int64_t r = b; r < e; ++r) {
-      const Status st = encode_vector<L>(lay, x.row(r), y.data(), codes.row(r));
-      if (st != Status::kOk) fail.note(r, st);
+/// The message of a decode failure, from the row's Diag.
+[[nodiscard]] inline std::string describe_decode_failure(const CodecSpec& spec, int64_t r, const Diag& d) {
+  using ::kakeya::detail::concat;
+  using ::kakeya::detail::Hex;
+  const std::string head = concat("codes row ", r, " is corrupt for codec ", spec.name(), ": ");
+  switch (d.fault) {
+    case Fault::kBadScale:
+      return head + (d.where < 0 ? concat("scale header 0x", Hex{d.detail})
+                                 : concat("group ", d.where, " scale 0x", Hex{d.detail})) +
+             " is not a valid scale (NaN, infinite, negative or reserved)";
+    case Fault::kBadIndex: {
+      const uint64_t n = spec.kind == CodecKind::kLattice ? lattice_codebook_size(spec.lattice, spec.q) : 0;
+      return head + concat("block ", d.where, " index ", d.detail, " >= codebook size ", n);
     }
-  });
-  if (fail.failed()) throw_encode_error(spec, x, fail.row.load());
-}
-
-template <class L, class Out>
-void decode_lattice_rows(const LatticeLayout& lay, const ConstCodeBatch& codes,
-                            const StridedBatch<Out>& out, FirstFailure& fail) {
-  parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
-    std::vector<float> buf(static_cast<size_t>(lay.dim));
-    for (int64_t r = b; r < e; ++r) {
-      const Status st = decode_vector<L>(lay, codes.row(r), buf.data(), out.row(r));
-      if (st != Status::kOk) fail.note(r, st);
-    }
-  });
-}
-
-[[noreturn]] inline void throw_decode_error(const CodecSpec& spec, const ConstCodeBatch& codes,
-                                            int64_t r) {
-  const uint8_t* rec = codes.row(r);
-  if (spec.kind == CodecKind::kLattice) {
-    const LatticeLayout lay = spec.layout();
-    const uint32_t hdr = format::read_header(lay, rec);
-    float s = 0.f;
-    if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk)
-      throw InvalidArgument(::kakeya::detail::concat("codes row ", r, " is corrupt: scale header 0x",
-                                                     ::kakeya::detail::Hex{hdr},
-                                                     " is negative, NaN or infinite (format '",
-                                                     to_string(lay.scale), "')"),
-                            Status::kCorruptCode);
-    for (int32_t j = 0; j < lay.nblocks; ++j) {
-      const uint64_t idx = format::read_bits(rec, format::block_bit_offset(lay, j), lay.bits_per_block);
-      if (idx >= lay.codebook_size)
-        throw InvalidArgument(::kakeya::detail::concat("codes row ", r, " is corrupt: block ", j,
-                                                       " index ", idx, " >= codebook size ",
-                                                       lay.codebook_size, " of ", spec.name()),
-                              Status::kCorruptCode);
-    }
+    case Fault::kBadValue:
+      return head + (d.where < 0 ? std::string("a scale or value is NaN, infinite or negative")
+                                 : concat("stored value ", d.where, " (0x", Hex{d.detail}, ") is NaN or infinite"));
+    default: return head + "invalid record";
   }
-  throw InvalidArgument(::kakeya::detail::concat("codes row ", r, " is corrupt for codec ",
-                                                 spec.name(),
-                                                 " (a scale or value is NaN, infinite or negative)"),
-                        Status::kCorruptCode);
 }
 
 }  // namespace detail
@@ -142,58 +111,53 @@ void encode(const CodecSpec& spec, StridedBatch<const In> x, CodeBatch codes) {
   ::kakeya::detail::check_rows("x", x, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, x.rows, spec.code_bytes());
   if (x.rows == 0) return;
-  if (spec.kind == CodecKind::kLattice) {
-    switch (spec.lattice) {
-      case LatticeKind::kE8: return detail::encode_lattice_rows<E8>(spec, x, codes);
-      case LatticeKind::kD4: return detail::encode_lattice_rows<D4>(spec, x, codes);
-      case LatticeKind::kZ8: return detail::encode_lattice_rows<Z8>(spec, x, codes);
-    }
-  }
-  const BaselineLayout bl = baseline_layout(spec);
   detail::FirstFailure fail;
-  parallel_rows(x.rows, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const Status st = baseline_encode_vector(bl, x.row(r), codes.row(r));
-      if (st != Status::kOk) fail.note(r, st);
-    }
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
+    parallel_rows(x.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
+      for (int64_t r = b; r < e; ++r) {
+        const Diag d = C::template encode<In>(lay, x.row(r), scratch.data(), codes.row(r));
+        if (!d.ok()) fail.note(r, d);
+      }
+    });
   });
-  if (fail.failed()) detail::throw_encode_error(spec, x, fail.row.load());
+  if (fail.failed())
+    throw InvalidArgument(detail::describe_encode_failure(spec, fail.row(), fail.diag()), fail.diag().status);
 }
 
-/// Decodes codes into out (rows × spec.dim).
+/// Decodes codes into out (rows × spec.dim). `bad_rows`: see the file comment.
 template <class Out>
-void decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out) {
+void decode(const CodecSpec& spec, ConstCodeBatch codes, StridedBatch<Out> out,
+            uint8_t* bad_rows = nullptr) {
   spec.validate();
   ::kakeya::detail::check_rows("out", out, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
   if (out.rows == 0) return;
   detail::FirstFailure fail;
-  if (spec.kind == CodecKind::kLattice) {
-    const LatticeLayout lay = spec.layout();
-    switch (spec.lattice) {
-      case LatticeKind::kE8: detail::decode_lattice_rows<E8>(lay, codes, out, fail); break;
-      case LatticeKind::kD4: detail::decode_lattice_rows<D4>(lay, codes, out, fail); break;
-      case LatticeKind::kZ8: detail::decode_lattice_rows<Z8>(lay, codes, out, fail); break;
-    }
-  } else {
-    const BaselineLayout bl = baseline_layout(spec);
+  visit_codec(spec, [&](auto tag) {
+    using C = typename decltype(tag)::type;
+    const typename C::Layout lay = C::layout(spec);
     parallel_rows(codes.rows, [&](int64_t b, int64_t e) {
+      std::vector<float> scratch(C::kScratch ? static_cast<size_t>(spec.dim) : 0);
       for (int64_t r = b; r < e; ++r) {
-        const Status st = baseline_decode_vector(bl, codes.row(r), out.row(r));
-        if (st != Status::kOk) fail.note(r, st);
+        const Diag d = C::template decode<Out>(lay, codes.row(r), scratch.data(), out.row(r));
+        if (bad_rows) bad_rows[r] = d.ok() ? 0 : 1;
+        if (!d.ok()) fail.note(r, d);
       }
     });
-  }
-  if (fail.failed()) detail::throw_decode_error(spec, codes, fail.row.load());
+  });
+  if (fail.failed() && !bad_rows) throw CorruptCode(detail::describe_decode_failure(spec, fail.row(), fail.diag()));
 }
 
 #if KAKEYA_EXTERN_TEMPLATE
 extern template void encode<float>(const CodecSpec&, StridedBatch<const float>, CodeBatch);
 extern template void encode<f16>(const CodecSpec&, StridedBatch<const f16>, CodeBatch);
 extern template void encode<bf16>(const CodecSpec&, StridedBatch<const bf16>, CodeBatch);
-extern template void decode<float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>);
-extern template void decode<f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>);
-extern template void decode<bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>);
+extern template void decode<float>(const CodecSpec&, ConstCodeBatch, StridedBatch<float>, uint8_t*);
+extern template void decode<f16>(const CodecSpec&, ConstCodeBatch, StridedBatch<f16>, uint8_t*);
+extern template void decode<bf16>(const CodecSpec&, ConstCodeBatch, StridedBatch<bf16>, uint8_t*);
 #endif
 
 }  // namespace kakeya::cpu

@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "kakeya/codec/baselines.h"
+#include "kakeya/codec/registry.h"
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/lattice_codec.h"
 #include "kakeya/codec/scale.h"
@@ -336,15 +337,34 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
   store8(out.row(row) + lane * kChunk, vec_out, v);
 }
 
-/// FP8-per-64 encode: 8 threads per group of 64, one thread per 8 values.
+/// Rows per CTA of the FP8 kernels: each CTA holds whole rows (dim/8 threads each), so a
+/// row-wide decision (reject the whole record) is one shared-memory flag; the CTA is
+/// rounded up to whole warps (padding threads are not live).
+struct Fp8Geometry {
+  int32_t chunks;  ///< threads per row (dim / 8)
+  int32_t rows;    ///< rows per CTA
+  int32_t threads;
+};
+inline Fp8Geometry fp8_geometry(int64_t dim) {
+  Fp8Geometry g{};
+  g.chunks = static_cast<int32_t>(dim / kChunk);
+  g.rows = g.chunks >= 256 ? 1 : 256 / g.chunks;
+  g.threads = (g.rows * g.chunks + 31) / 32 * 32;
+  return g;
+}
+
+/// FP8-per-64 encode: 8 threads per group of 64, one thread per 8 values. A row with a
+/// non-finite value gets an all-zero record (as baseline_encode_vector on the host).
 template <class In, class Dst = CodeBatch>
-__global__ void fp8_encode_kernel(StridedBatch<const In> x, Dst codes, int32_t* error_flag,
+__global__ void fp8_encode_kernel(Fp8Geometry g, StridedBatch<const In> x, Dst codes, int32_t* error_flag,
                                   bool vec_in, bool word_io) {
-  const int64_t gid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t chunks = x.cols / kChunk;
-  const int64_t row = gid / chunks;
-  const int32_t c = static_cast<int32_t>(gid - row * chunks);
-  const bool live = row < x.rows;
+  __shared__ int32_t row_bad[256];
+  const int tid = threadIdx.x;
+  const int vl = tid / g.chunks;
+  const int32_t c = tid - vl * g.chunks;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * g.rows + vl;
+  const bool live = vl < g.rows && row < x.rows;
+  if (tid < g.rows) row_bad[tid] = 0;
   float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   if (live) load8(x.row(row) + c * kChunk, vec_in, v);
   float amax = 0.0f;
@@ -354,23 +374,26 @@ __global__ void fp8_encode_kernel(StridedBatch<const In> x, Dst codes, int32_t* 
     finite = finite && kakeya::detail::is_finite(v[k]);
     amax = fmaxf(amax, kakeya::detail::abs_bits(v[k]));
   }
-  // 8 consecutive lanes form one group of 64 (chunks per row is a multiple of 8).
+  // 8 consecutive lanes form one group of 64 (threads per row is a multiple of 8).
   float fin = finite ? 0.0f : 1.0f;
   for (int k = 1; k < 8; k <<= 1) {
     amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, k));
     fin = fmaxf(fin, __shfl_xor_sync(0xffffffffu, fin, k));
   }
+  const uint16_t s16 = fp8_group_scale(amax);
+  const float s = bf16_to_float(s16);
+  __syncthreads();  // row_bad cleared
+  if (live && (fin != 0.0f || !kakeya::detail::is_finite(s))) atomicOr(row_bad + vl, 1);
+  __syncthreads();
   if (!live) return;
+  const bool bad = row_bad[vl] != 0;
   uint8_t* rec = codes.row(row);
   if (rec == nullptr) {
     if (error_flag) atomicOr(error_flag, kErrInput);
     return;
   }
+  if (bad && c == 0 && error_flag) atomicOr(error_flag, kErrInput);
   const int32_t group = c / 8;
-  const uint16_t s16 = fp8_group_scale(amax);
-  const float s = bf16_to_float(s16);
-  const bool bad = fin != 0.0f || !kakeya::detail::is_finite(s);
-  if (bad && error_flag) atomicOr(error_flag, kErrInput);
   if ((c & 7) == 0) format::store_u16(rec + 2 * group, bad ? uint16_t{0} : s16);
   uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(x.cols), 0}.vals_offset() + c * kChunk;
   uint32_t w[2] = {0u, 0u};
@@ -386,60 +409,75 @@ __global__ void fp8_encode_kernel(StridedBatch<const In> x, Dst codes, int32_t* 
   }
 }
 
+/// FP8-per-64 decode; a corrupt scale or value zeroes the whole row (as on the host).
 template <class Out>
-__global__ void fp8_decode_kernel(ConstCodeBatch codes, StridedBatch<Out> out, int32_t* error_flag,
+__global__ void fp8_decode_kernel(Fp8Geometry g, ConstCodeBatch codes, StridedBatch<Out> out, int32_t* error_flag,
                                   bool vec_out, bool word_io) {
-  const int64_t gid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t chunks = out.cols / kChunk;
-  const int64_t row = gid / chunks;
-  const int32_t c = static_cast<int32_t>(gid - row * chunks);
-  if (row >= out.rows) return;
-  const uint8_t* rec = codes.row(row);
-  const uint16_t s16 = format::load_u16(rec + 2 * (c / 8));
-  float s = bf16_to_float(s16);
-  bool ok = !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
-  const uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(out.cols), 0}.vals_offset() + c * kChunk;
-  uint8_t b[8];
-  if (word_io) {
-    const uint32_t w0 = reinterpret_cast<const uint32_t*>(vals)[0], w1 = reinterpret_cast<const uint32_t*>(vals)[1];
+  __shared__ int32_t row_bad[256];
+  const int tid = threadIdx.x;
+  const int vl = tid / g.chunks;
+  const int32_t c = tid - vl * g.chunks;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * g.rows + vl;
+  const bool live = vl < g.rows && row < out.rows;
+  if (tid < g.rows) row_bad[tid] = 0;
+  float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  bool ok = true;
+  if (live) {
+    const uint8_t* rec = codes.row(row);
+    const uint16_t s16 = format::load_u16(rec + 2 * (c / 8));
+    const float s = bf16_to_float(s16);
+    ok = !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
+    const uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(out.cols), 0}.vals_offset() + c * kChunk;
+    uint8_t b[8];
+    if (word_io) {
+      const uint32_t w0 = reinterpret_cast<const uint32_t*>(vals)[0], w1 = reinterpret_cast<const uint32_t*>(vals)[1];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) b[k] = static_cast<uint8_t>(w0 >> (8 * k)), b[4 + k] = static_cast<uint8_t>(w1 >> (8 * k));
-  } else {
+      for (int k = 0; k < 4; ++k) b[k] = static_cast<uint8_t>(w0 >> (8 * k)), b[4 + k] = static_cast<uint8_t>(w1 >> (8 * k));
+    } else {
 #pragma unroll
-    for (int k = 0; k < 8; ++k) b[k] = vals[k];
+      for (int k = 0; k < 8; ++k) b[k] = vals[k];
+    }
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      ok = ok && (b[k] & 0x7fu) != 0x7fu;
+      v[k] = e4m3_to_float(b[k]) * s;
+    }
   }
-  float v[8];
-#pragma unroll
-  for (int k = 0; k < 8; ++k) {
-    ok = ok && (b[k] & 0x7fu) != 0x7fu;
-    v[k] = e4m3_to_float(b[k]) * s;
-  }
-  if (!ok) {
-    if (error_flag) atomicOr(error_flag, kErrCorrupt);
+  __syncthreads();  // row_bad cleared
+  if (live && !ok) atomicOr(row_bad + vl, 1);
+  __syncthreads();
+  if (!live) return;
+  if (row_bad[vl] != 0) {
+    if (c == 0 && error_flag) atomicOr(error_flag, kErrCorrupt);
 #pragma unroll
     for (int k = 0; k < 8; ++k) v[k] = 0.0f;
   }
   store8(out.row(row) + c * kChunk, vec_out, v);
 }
 
-/// Baselines without a chunked kernel (v4_native, bf16): one thread per row over the
-/// per-vector host code (byte-aligned records, no scratch).
-template <class In, class Dst = CodeBatch>
-__global__ void baseline_rowwise_encode_kernel(BaselineLayout bl, StridedBatch<const In> x,
-                                               Dst codes, int32_t* error_flag) {
+/// Largest dim of the row-wise kernels for codecs that need scratch (per-thread array).
+inline constexpr int32_t kRowwiseScratchDim = 1024;
+
+/// Every codec without a dedicated kernel (block-scaled formats, int, lloydmax, bf16):
+/// one thread per row running the registry's per-vector code, as on the host.
+template <class C, class In, class Dst = CodeBatch>
+__global__ void rowwise_encode_kernel(typename C::Layout lay, StridedBatch<const In> x, Dst codes,
+                                      int32_t* error_flag) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= x.rows) return;
+  float scratch[C::kScratch ? kRowwiseScratchDim : 1];
   uint8_t* dst = codes.row(r);
-  if ((dst == nullptr || baseline_encode_vector(bl, x.row(r), dst) != Status::kOk) && error_flag)
+  if ((dst == nullptr || !C::template encode<In>(lay, x.row(r), scratch, dst).ok()) && error_flag)
     atomicOr(error_flag, kErrInput);
 }
 
-template <class Out>
-__global__ void baseline_rowwise_decode_kernel(BaselineLayout bl, ConstCodeBatch codes,
-                                               StridedBatch<Out> out, int32_t* error_flag) {
+template <class C, class Out>
+__global__ void rowwise_decode_kernel(typename C::Layout lay, ConstCodeBatch codes, StridedBatch<Out> out,
+                                      int32_t* error_flag) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= out.rows) return;
-  if (baseline_decode_vector(bl, codes.row(r), out.row(r)) != Status::kOk && error_flag)
+  float scratch[C::kScratch ? kRowwiseScratchDim : 1];
+  if (!C::template decode<Out>(lay, codes.row(r), scratch, out.row(r)).ok() && error_flag)
     atomicOr(error_flag, kErrCorrupt);
 }
 

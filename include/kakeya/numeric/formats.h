@@ -145,6 +145,50 @@ inline constexpr float kE4M3Max = 448.0f;
   return detail::bits_float(static_cast<uint32_t>(e) << 23);
 }
 
+// ---------------------------------------------------------------------------------
+// E2M1 (OCP FP4): 1 sign, 2 exponent, 1 mantissa bit; magnitudes
+// {0, 0.5, 1, 1.5, 2, 3, 4, 6} for codes 0..7, bit 3 the sign. No NaN or infinity.
+
+inline constexpr float kE2M1Max = 6.0f;
+
+[[nodiscard]] KAKEYA_HD float e2m1_to_float(uint8_t c) noexcept {
+  // magnitude of code m: m/2 for m < 4, then 2, 3, 4, 6
+  const uint32_t m = c & 7u;
+  const float mag = m < 4 ? 0.5f * static_cast<float>(m) : (m == 7 ? 6.0f : static_cast<float>(m - 2));
+  return (c & 8u) ? -mag : mag;
+}
+
+/// Round to nearest, ties to the even code (mantissa bit 0), saturating at 6; the sign
+/// bit is set only for a nonzero negative result (no -0 codes). Finite input only.
+[[nodiscard]] KAKEYA_HD uint8_t float_to_e2m1(float f) noexcept {
+  const float a = detail::abs_bits(f);
+  // Midpoints between neighbours; `<=` sends a tie down to the even code, `<` up.
+  const uint32_t m = a <= 0.25f ? 0u : a < 0.75f ? 1u : a <= 1.25f ? 2u : a < 1.75f ? 3u
+                   : a <= 2.5f  ? 4u : a < 3.5f  ? 5u : a <= 5.0f  ? 6u : 7u;
+  const bool neg = (detail::float_bits(f) >> 31) != 0;
+  return static_cast<uint8_t>(m | ((neg && m != 0) ? 8u : 0u));
+}
+
+// ---------------------------------------------------------------------------------
+// Power-of-two (UE8M0) scale rules. Both return the E8M0 byte e, value 2^(e-127).
+
+/// Biased exponent of 2^ceil(log2 y) for finite y > 0 (DeepSeek-V4's "ue8m0" rule),
+/// clamped to [0, 254].
+[[nodiscard]] KAKEYA_HD uint8_t ue8m0_ceil(float y) noexcept {
+  const uint32_t b = detail::float_bits(y) & 0x7fffffffu;
+  const uint32_t e = b >> 23;
+  if (e == 0) return b > 0x00400000u ? 1 : 0;  // subnormal: 2^-126 or 2^-127
+  const uint32_t r = e + ((b & 0x7fffffu) != 0 ? 1u : 0u);
+  return static_cast<uint8_t>(r > 254u ? 254u : r);
+}
+
+/// OCP MX v1.0 shared scale 2^(floor(log2 amax) - emax_elem) as a biased exponent,
+/// clamped to [0, 254]; amax = 0 or subnormal gives 0 (2^-127).
+[[nodiscard]] KAKEYA_HD uint8_t ue8m0_mx(float amax, int emax_elem) noexcept {
+  const int32_t e = static_cast<int32_t>((detail::float_bits(amax) >> 23) & 0xffu) - emax_elem;
+  return static_cast<uint8_t>(e < 0 ? 0 : (e > 254 ? 254 : e));
+}
+
 }  // namespace kakeya
 
 namespace kakeya {

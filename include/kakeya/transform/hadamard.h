@@ -89,4 +89,13 @@ KAKEYA_HD void hadamard_rotate(float* x, int32_t dim) noexcept {
   }
 }
 
+/// Σ y_i² in the fixed order the format defines: a sequential float sum over each
+/// group of 8 coordinates, then a sequential sum of the group sums. (Read by the
+/// norm_qmax scale and the lloydmax norm; the GPU kernels reproduce the same order.)
+[[nodiscard]] KAKEYA_HD float group8_partial_sumsq(const float* y) noexcept {
+  float p = 0.0f;
+  for (int k = 0; k < 8; ++k) p += y[k] * y[k];
+  return p;
+}
+
 }  // namespace kakeya
