@@ -12,14 +12,31 @@ __version__: str
 FORMAT_VERSION: int
 WITH_CUDA: bool
 
-class KakeyaValueError(ValueError):
-    """kakeya::InvalidArgument raised from C++ (bad parameter, input or record)."""
+class KakeyaError(Exception):
+    """Root of every exception raised from C++ (kakeya::Error)."""
+
+class KakeyaValueError(KakeyaError, ValueError):
+    """kakeya::InvalidArgument: a bad parameter, shape, buffer or input value."""
+
+class KakeyaCorruptCode(KakeyaValueError):
+    """kakeya::CorruptCode: a record that cannot be decoded."""
+
+class KakeyaTypeError(KakeyaError, TypeError):
+    """A wrong dtype or array type at the binding boundary."""
+
+class KakeyaRuntimeError(KakeyaError, RuntimeError):
+    """kakeya::RuntimeFailure: CUDA or internal errors."""
 
 class CodecCore:
-    """A validated kakeya::CodecSpec. kind: "e8" | "d4" | "z" | "fp8_per64" | "v4_native"
-    | "bf16"; scale: "bf16" | "fp16" | "norm_qmax" (lattice kinds)."""
+    """A validated kakeya::CodecSpec built by the factory: make_codec(family, dim, params),
+    family one of codec_names(), params text values keyed by the family's parameter
+    names (codec_families())."""
 
-    def __init__(self, kind: str, dim: int, q: int, scale: str, rope_dims: int) -> None: ...
+    def __init__(self, family: str, dim: int, params: dict[str, str]) -> None: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def params(self) -> dict[str, str]: ...
     @property
     def dim(self) -> int: ...
     @property
@@ -30,13 +47,25 @@ class CodecCore:
     def name(self) -> str: ...
     @property
     def bits_per_block(self) -> int:
-        """Bits per lattice block; 0 for the baselines."""
+        """Bits per lattice block; 0 for the other families."""
     def encode_into(self, x: npt.NDArray[Any], tag: str, codes: npt.NDArray[np.uint8]) -> None:
         """x: (rows, dim), last axis contiguous, dtype named by tag ("float32", "float16",
         "bfloat16"); codes: writable (rows, code_bytes) uint8."""
-    def decode_into(self, codes: npt.NDArray[np.uint8], out: npt.NDArray[Any], tag: str) -> None:
+    def decode_into(
+        self,
+        codes: npt.NDArray[np.uint8],
+        out: npt.NDArray[Any],
+        tag: str,
+        bad_rows: npt.NDArray[np.uint8] | None = None,
+    ) -> None:
         """codes: (rows, code_bytes) uint8; out: writable (rows, dim) of the dtype named by
-        tag."""
+        tag. Without bad_rows a corrupt record raises KakeyaCorruptCode; with it (rows
+        uint8) corrupt rows are flagged 1 and decoded as zeros."""
+
+def codec_names() -> list[str]: ...
+def codec_families() -> list[tuple[str, dict[str, str | None], str]]:
+    """(name, {parameter: default, None when required}, summary) per family."""
+def nvfp4_tensor_scale(amax: float) -> float: ...
 
 # CPU paged-cache attention (kakeya/attention/paged.h). v / v_new / v_cache are None for
 # a shared K=V latent.
@@ -87,73 +116,45 @@ def float_to_e4m3(x: npt.ArrayLike, /) -> npt.NDArray[np.uint8]: ...
 def e4m3_to_float(codes: npt.ArrayLike, /) -> npt.NDArray[np.float32]: ...
 def e8m0_to_float(codes: npt.ArrayLike, /) -> npt.NDArray[np.float32]: ...
 
-# Present only when WITH_CUDA: raw device pointers and the CUDA stream as integers.
+# Present only when WITH_CUDA: torch CUDA tensors (checked in C++ for device, dtype,
+# shape and strides) and the CUDA stream handle as an integer.
 def gpu_available() -> bool: ...
-def gpu_encode(
-    codec: CodecCore,
-    x: int,
-    rows: int,
-    row_stride: int,
-    tag: str,
-    codes: int,
-    code_stride: int,
-    flag: int,
-    stream: int,
-    /,
-) -> None: ...
-def gpu_decode(
-    codec: CodecCore,
-    codes: int,
-    rows: int,
-    code_stride: int,
-    out: int,
-    row_stride: int,
-    tag: str,
-    flag: int,
-    stream: int,
-    /,
-) -> None: ...
+def gpu_encode(codec: CodecCore, *, x: Any, codes: Any, flag: Any, stream: int) -> None: ...
+def gpu_decode(codec: CodecCore, *, codes: Any, out: Any, flag: Any, stream: int) -> None: ...
 def gpu_attention_workspace(
-    batch: int, q_heads: int, kv_heads: int, dim: int, max_len: int, /
+    *, batch: int, q_heads: int, kv_heads: int, dim: int, max_len: int
 ) -> int: ...
 def gpu_append_kv(
-    k: CodecCore,
-    v: CodecCore | None,
-    k_new: int,
-    v_new: int,
-    tag: str,
-    n: int,
-    slots: int,
-    k_cache: int,
-    v_cache: int,
+    k_codec: CodecCore,
+    v_codec: CodecCore | None,
+    *,
+    k_new: Any,
+    v_new: Any | None,
+    slot_mapping: Any,
+    k_cache: Any,
+    v_cache: Any | None,
     num_blocks: int,
     block_size: int,
     kv_heads: int,
-    flag: int,
+    flag: Any,
     stream: int,
-    /,
 ) -> None: ...
 def gpu_decode_attention(
-    k: CodecCore,
-    v: CodecCore | None,
-    k_cache: int,
-    v_cache: int,
+    k_codec: CodecCore,
+    v_codec: CodecCore | None,
+    *,
+    k_cache: Any,
+    v_cache: Any | None,
     num_blocks: int,
     block_size: int,
     kv_heads: int,
-    block_table: int,
-    max_blocks: int,
-    seq_lens: int,
-    batch: int,
-    q_heads: int,
+    block_table: Any,
+    seq_lens: Any,
+    q: Any,
+    out: Any,
+    workspace: Any,
     scale: float,
     max_len: int,
-    q: int,
-    q_tag: str,
-    out: int,
-    workspace: int,
-    workspace_bytes: int,
-    flag: int,
+    flag: Any,
     stream: int,
-    /,
 ) -> None: ...

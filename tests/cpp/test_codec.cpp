@@ -309,15 +309,27 @@ void check_random_records(const CodecSpec& spec, std::mt19937& g) {
   }
 }
 
+// Every family of the factory at its default parameters (dims where valid records are
+// common), plus lattice scale formats and extreme Q.
+std::vector<CodecSpec> random_record_specs() {
+  std::vector<CodecSpec> specs = {CodecSpec::make_lattice(LatticeKind::kE8, 8, 1),
+                                  CodecSpec::make_lattice(LatticeKind::kE8, 16, 38),
+                                  CodecSpec::make_lattice(LatticeKind::kE8, 16, 127, ScaleFormat::kFP16),
+                                  CodecSpec::make_lattice(LatticeKind::kD4, 16, 3, ScaleFormat::kNormQmax),
+                                  CodecSpec::make_lattice(LatticeKind::kZ8, 64, 5, ScaleFormat::kFP16),
+                                  CodecSpec::make_lattice(LatticeKind::kZ8, 8, 127)};
+  for (const auto& fam : codec_families()) {
+    if (fam.kind == CodecKind::kLattice) continue;
+    CodecParams p;
+    if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.01"}};
+    specs.push_back(make_codec(fam.name, fam.kind == CodecKind::kV4Native ? 128 : 64, p));
+  }
+  return specs;
+}
+
 TEST(Codec, RandomBytesDecodeToFiniteValuesOrTheDocumentedError) {
   std::mt19937 g(99);
-  for (const auto& spec :
-       {CodecSpec::make_lattice(LatticeKind::kE8, 8, 1), CodecSpec::make_lattice(LatticeKind::kE8, 16, 38),
-        CodecSpec::make_lattice(LatticeKind::kE8, 16, 127, ScaleFormat::kFP16),
-        CodecSpec::make_lattice(LatticeKind::kD4, 16, 3, ScaleFormat::kNormQmax),
-        CodecSpec::make_lattice(LatticeKind::kZ8, 64, 5, ScaleFormat::kFP16), CodecSpec::make_lattice(LatticeKind::kZ8, 8, 127),
-        CodecSpec::make_fp8_per64(64), CodecSpec::make_v4_native(128), CodecSpec::make_bf16(64)})
-    check_random_records(spec, g);
+  for (const auto& spec : random_record_specs()) check_random_records(spec, g);
 }
 
 TEST(Codec, OutOfRangeBlockIndexIsNamed) {
@@ -440,24 +452,46 @@ TEST(Codec, ThreadCountDoesNotChangeBytes) {
   EXPECT_THROW(cpu::set_num_threads(-1), InvalidArgument);
 }
 
-// encode(decode(c)) == c for every record the baselines write: the group maximum decodes
-// to exactly 448·s (E4M3's largest value times the stored scale), so re-encoding derives
-// the same scale and the same E4M3 codes; bf16 values round-trip exactly. Magnitudes
-// span the amax floor (1e-7), ordinary values and large ones.
-TEST(Baselines, DecodeThenEncodeReproducesEveryRecord) {
-  for (auto spec : {CodecSpec::make_fp8_per64(64), CodecSpec::make_fp8_per64(512), CodecSpec::make_v4_native(128),
-                    CodecSpec::make_v4_native(576), CodecSpec::make_bf16(64)}) {
-    for (float sigma : {1e-7f, 1.f, 1e4f}) {
-      SCOPED_TRACE(spec.name() + " sigma " + std::to_string(sigma));
-      const int64_t rows = 300, cb = spec.code_bytes();
-      const auto x = kt::gaussian(rows, spec.dim, 5 + spec.dim, sigma);
-      const auto r1 = kt::roundtrip(spec, x, rows);
-      const auto r2 = kt::roundtrip(spec, r1.xhat, rows);
-      for (int64_t r = 0; r < rows; ++r)
-        ASSERT_EQ(std::memcmp(&r1.codes[static_cast<size_t>(r * cb)], &r2.codes[static_cast<size_t>(r * cb)],
-                              static_cast<size_t>(cb)),
-                  0)
-            << "row " << r;
+// Re-encoding what decode returns, for every family except the lattice codecs (whose
+// property, with the stored scale, is DecodeThenEncodeReproducesEveryRecord above):
+// encode(decode(c)) == c byte for byte. For fp8_per64 the group maximum decodes to
+// exactly 448·s, so the same scale and codes come back; bf16 values round-trip. The
+// families with a power-of-two ceil scale (v4_native, v41_mxfp8) may store a group one
+// scale step finer when its maximum decodes to exactly half the range, so for them the
+// property is decode(encode(decode(c))) == decode(c). lloydmax re-derives the fp16 norm
+// from the decoded vector, so neither holds for it (not asserted). A new family is held
+// to the byte-for-byte property until it is listed here. Magnitudes span the amax
+// floors (1e-7), ordinary values and large ones; `int` is left out at 1e-7, where its
+// fp16 scale and zero are subnormal and re-encoding moves them (a known limit).
+TEST(Families, DecodeThenEncodeIsStable) {
+  for (const auto& fam : codec_families()) {
+    const std::string name = fam.name;
+    if (fam.kind == CodecKind::kLattice || name == "lloydmax") continue;
+    const bool values_only = name == "v4_native" || name == "v41_mxfp8";
+    CodecParams p;
+    if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.01"}};
+    for (int dim : {128, 576}) {
+      const CodecSpec spec = make_codec(name, dim, p);
+      for (float sigma : {1e-7f, 1.f, 1e4f}) {
+        if (fam.kind == CodecKind::kInt && sigma < 1e-3f) continue;
+        SCOPED_TRACE(spec.name() + " sigma " + std::to_string(sigma));
+        const int64_t rows = 300, cb = spec.code_bytes();
+        const auto x = kt::gaussian(rows, spec.dim, 5 + spec.dim, sigma);
+        const auto r1 = kt::roundtrip(spec, x, rows);
+        const auto r2 = kt::roundtrip(spec, r1.xhat, rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          if (values_only)
+            ASSERT_EQ(std::memcmp(&r1.xhat[static_cast<size_t>(r * dim)], &r2.xhat[static_cast<size_t>(r * dim)],
+                                  sizeof(float) * static_cast<size_t>(dim)),
+                      0)
+                << "row " << r;
+          else
+            ASSERT_EQ(std::memcmp(&r1.codes[static_cast<size_t>(r * cb)], &r2.codes[static_cast<size_t>(r * cb)],
+                                  static_cast<size_t>(cb)),
+                      0)
+                << "row " << r;
+        }
+      }
     }
   }
 }

@@ -47,9 +47,10 @@ def read_all(path: str) -> None:
         except _DOCUMENTED:
             continue
         b, end = f.header[name]["data_offsets"]
-        if not 0 <= b <= end <= os.path.getsize(path) - f.data_start:
-            raise AssertionError(f"tensor {name!r} was read from byte range {b}..{end}, outside the "
-                                 f"data section of {os.path.getsize(path) - f.data_start} bytes")
+        data_size = os.path.getsize(path) - f.data_start
+        if not 0 <= b <= end <= data_size:
+            raise AssertionError(f"tensor {name!r} was read from byte range {b}..{end}, "
+                                 f"outside the data section of {data_size} bytes")
         if raw.shape != shape or t.shape != shape:
             raise AssertionError(f"tensor {name!r}: header shape {shape}, raw {raw.shape}, "
                                  f"tensor {t.shape}")

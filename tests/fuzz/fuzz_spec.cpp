@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer harness for kakeya::parse_codec (include/kakeya/codec/spec.h): arbitrary
-// names and integers.
+// libFuzzer harness for the codec factory (include/kakeya/codec/registry.h): make_codec
+// with arbitrary family names, parameter names and values, and the legacy parse_codec
+// with arbitrary names and integers. Families and their parameter names come from
+// codec_families(), so a new family is fuzzed without a change here.
 //
-// Properties: parse_codec returns a spec or throws kakeya::InvalidArgument (nothing else);
+// Properties: the factory returns a spec or throws kakeya::InvalidArgument (nothing else);
 // a returned spec passes validate(), its sizes are consistent (code_bytes is
 // bits_per_vector rounded up to a byte), lattice specs have a layout, and the spec is
 // usable: a row of finite values encodes (or is refused with InvalidArgument) and what
@@ -21,7 +23,6 @@
 
 namespace {
 
-constexpr const char* kKinds[] = {"e8", "d4", "z", "fp8_per64", "v4_native", "bf16"};
 constexpr const char* kScales[] = {"bf16", "fp16", "norm_qmax"};
 
 [[noreturn]] void finding(const char* what, const std::string& detail) {
@@ -29,9 +30,45 @@ constexpr const char* kScales[] = {"bf16", "fp16", "norm_qmax"};
   std::abort();
 }
 
-std::string name_from(FuzzedDataProvider& p, const char* const* table, size_t n) {
-  if (p.ConsumeBool()) return table[p.ConsumeIntegralInRange<size_t>(0, n - 1)];
-  return p.ConsumeRandomLengthString(12);
+/// A parameter value: mostly a small integer or a scale name, sometimes any text.
+std::string value_from(FuzzedDataProvider& p) {
+  switch (p.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0:
+      return std::to_string(p.ConsumeIntegralInRange<int32_t>(-4, 130));
+    case 1:
+      return kScales[p.ConsumeIntegralInRange<int>(0, 2)];
+    case 2:
+      return std::to_string(p.ConsumeFloatingPoint<float>());
+    default:
+      return p.ConsumeRandomLengthString(12);
+  }
+}
+
+/// make_codec or parse_codec from the input; throws what they throw.
+kakeya::CodecSpec spec_from(FuzzedDataProvider& p) {
+  const auto& families = kakeya::codec_families();
+  const int32_t dim =
+      p.ConsumeBool() ? p.ConsumeIntegralInRange<int32_t>(-8, 1100) : p.ConsumeIntegral<int32_t>();
+  if (p.ConsumeIntegralInRange<int>(0, 3) == 0) {  // the legacy C ABI parser
+    const std::string kind =
+        p.ConsumeBool() ? families[p.ConsumeIntegralInRange<size_t>(0, families.size() - 1)].name
+                        : p.ConsumeRandomLengthString(12);
+    const std::string scale = p.ConsumeBool() ? kScales[p.ConsumeIntegralInRange<int>(0, 2)]
+                                              : p.ConsumeRandomLengthString(12);
+    const int32_t q = p.ConsumeIntegralInRange<int32_t>(-2, 130);
+    const int32_t rope = p.ConsumeBool() ? 64 : p.ConsumeIntegral<int32_t>();
+    return kakeya::parse_codec(kind, dim, q, scale, rope);
+  }
+  const bool known = p.ConsumeIntegralInRange<int>(0, 7) != 0;
+  const kakeya::CodecFamily& fam =
+      families[p.ConsumeIntegralInRange<size_t>(0, families.size() - 1)];
+  const std::string name = known ? std::string(fam.name) : p.ConsumeRandomLengthString(12);
+  kakeya::CodecParams params;
+  for (const auto& kv : fam.params)
+    if (p.ConsumeBool()) params[kv.first] = value_from(p);
+  if (p.ConsumeIntegralInRange<int>(0, 15) == 0)
+    params[p.ConsumeRandomLengthString(8)] = value_from(p);
+  return kakeya::make_codec(name, dim, params);
 }
 
 }  // namespace
@@ -43,21 +80,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider p(data, size);
-  const std::string kind = name_from(p, kKinds, 6);
-  const std::string scale = name_from(p, kScales, 3);
-  const int32_t dim =
-      p.ConsumeBool() ? p.ConsumeIntegralInRange<int32_t>(-8, 1100) : p.ConsumeIntegral<int32_t>();
-  const int32_t q =
-      p.ConsumeBool() ? p.ConsumeIntegralInRange<int32_t>(-2, 130) : p.ConsumeIntegral<int32_t>();
-  const int32_t rope = p.ConsumeBool() ? 64 : p.ConsumeIntegral<int32_t>();
-
   kakeya::CodecSpec spec;
   try {
-    spec = kakeya::parse_codec(kind, dim, q, scale, rope);
+    spec = spec_from(p);
   } catch (const kakeya::InvalidArgument&) {
     return 0;
   } catch (const std::exception& e) {
-    finding("parse_codec threw something other than kakeya::InvalidArgument", e.what());
+    finding("the factory threw something other than kakeya::InvalidArgument", e.what());
   }
   try {
     spec.validate();
@@ -66,7 +95,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const int64_t bits = spec.bits_per_vector(), cb = spec.code_bytes();
   if (bits <= 0 || cb != (bits + 7) / 8) finding("inconsistent sizes", spec.name());
-  if (spec.name().empty()) finding("empty name", kind);
+  if (spec.name().empty()) finding("empty name", spec.family());
+  try {  // the spec's own family and parameters rebuild it
+    const kakeya::CodecSpec again = kakeya::make_codec(spec.family(), spec.dim, spec.params());
+    if (again.name() != spec.name() || again.code_bytes() != cb)
+      finding("make_codec(family(), dim, params()) differs", spec.name() + " vs " + again.name());
+  } catch (const std::exception& e) {
+    finding("make_codec(family(), dim, params()) threw", spec.name() + ": " + e.what());
+  }
   if (spec.kind == kakeya::CodecKind::kLattice) {
     const kakeya::LatticeLayout lay = spec.layout();
     if (lay.code_bytes != cb || lay.nblocks * lay.block_dim != spec.dim)

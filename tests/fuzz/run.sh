@@ -25,6 +25,7 @@ mkdir -p "$OUT/logs"
 
 # --- toolchains
 cxx=${CLANGXX:-}
+[ -n "$cxx" ] && cxx=$(command -v "$cxx" || echo "$cxx")
 if [ -z "$cxx" ]; then
   for c in clang++ clang++-18 clang++-17 clang++-16 clang++-15 clang++-14; do
     if command -v "$c" > /dev/null; then cxx=$(command -v "$c"); break; fi
