@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "kakeya/gpu/attention.h"
-#include "kakeya/detail/cuda_programs.cuh"
+#include "cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 
 using namespace kakeya;

@@ -12,6 +12,7 @@
 ///   cpu/                 strided batches on the host, threads, metrics
 ///   gpu/                 CUDA kernels over the same per-vector maths
 
+#include "kakeya/attention/paged.h"
 #include "kakeya/codec/baselines.h"
 #include "kakeya/codec/format.h"
 #include "kakeya/codec/lattice_codec.h"

@@ -19,8 +19,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", type=int, default=2048, help="tokens per passage")
     p.add_argument("--q-min", type=int, default=1)
     p.add_argument("--q-max", type=int, default=80)
-    p.add_argument("--lattices", default="e8,d4,z", help="comma list of e8,d4,z (e8 required for Q_min)")
-    p.add_argument("--host-model", default=None, help="local host model dir (WordPiece vocab + safetensors)")
+    p.add_argument("--lattices", default="e8,d4,z",
+                   help="comma list of e8,d4,z (e8 required for Q_min)")
+    p.add_argument("--host-model", default=None,
+                   help="local host model dir (WordPiece vocab + safetensors)")
     p.add_argument("--v4-weights", default=None, help="dir of trained V4-Flash safetensors shards")
     p.add_argument("--v4-config", default=None,
                    help="V4 config.json (layer pattern from its compress_ratios); default: config.json in "
@@ -38,7 +40,8 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     st = sub.add_parser("stage075", help="DeepSeek-V4-Flash Stage 0.75 audit and Q sweep")
     st_sub = st.add_subparsers(dest="what", required=True)
-    for name, helptext in (("run", "audit + sweep + reports"), ("audit", "the n-passage audit only"),
+    for name, helptext in (("run", "audit + sweep + reports"),
+                           ("audit", "the n-passage audit only"),
                            ("sweep", "the Q sweep only")):
         _add_common(st_sub.add_parser(name, help=helptext))
     rd = sub.add_parser("rd", help="rate-distortion landscape of every codec family")

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <vector>
 #include <limits>
 #include <random>
 
@@ -218,30 +221,121 @@ TEST(Codec, ShapeAndStrideErrors) {
   EXPECT_NO_THROW(cpu::encode<float>(spec, {nullptr, 0, 64, 64}, {nullptr, 0, spec.code_bytes()}));
 }
 
-TEST(Codec, CorruptCodesAreDetectedNeverCrash) {
-  std::mt19937 g(99);
-  for (auto spec : {CodecSpec::make_lattice(LatticeKind::kE8, 128, 38), CodecSpec::make_lattice(LatticeKind::kE8, 128, 1),
-                    CodecSpec::make_lattice(LatticeKind::kD4, 64, 3, ScaleFormat::kNormQmax),
-                    CodecSpec::make_lattice(LatticeKind::kZ8, 64, 5, ScaleFormat::kFP16), CodecSpec::make_fp8_per64(128),
-                    CodecSpec::make_v4_native(128), CodecSpec::make_bf16(64)}) {
-    const int64_t rows = 300, cb = spec.code_bytes();
-    int corrupt = 0;
-    for (int trial = 0; trial < 20; ++trial) {
-      std::vector<uint8_t> codes(static_cast<size_t>(rows * cb));
-      for (auto& b : codes) b = static_cast<uint8_t>(g());
-      std::vector<float> out(static_cast<size_t>(rows * spec.dim));
+// Block j's index re-derived from the decoded vector xhat with the record's stored scale
+// (the encoder's steps: rotate, divide by s, nearest point, rank); -1 when every block
+// reproduces the record, else the first block that does not.
+template <class L>
+int32_t first_requantize_mismatch(const LatticeLayout& lay, const uint8_t* rec, const float* xhat) {
+  constexpr int n = lattice_traits<L>::kDim;
+  float s = 0.f;
+  if (scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) != Status::kOk) return 0;
+  std::vector<float> y(xhat, xhat + lay.dim);
+  hadamard_rotate(y.data(), lay.dim);
+  for (int32_t j = 0; j < lay.nblocks; ++j) {
+    const uint64_t idx = format::read_bits(rec, format::block_bit_offset(lay, j), lay.bits_per_block);
+    if (quantize_block<L>(y.data() + j * n, s, lay.q) != idx) return j;
+  }
+  return -1;
+}
+
+int32_t first_requantize_mismatch(const CodecSpec& spec, const uint8_t* rec, const float* xhat) {
+  const LatticeLayout lay = spec.layout();
+  switch (spec.lattice) {
+    case LatticeKind::kE8: return first_requantize_mismatch<E8>(lay, rec, xhat);
+    case LatticeKind::kD4: return first_requantize_mismatch<D4>(lay, rec, xhat);
+    case LatticeKind::kZ8: return first_requantize_mismatch<Z8>(lay, rec, xhat);
+  }
+  return 0;
+}
+
+// Random bytes (include/kakeya/cpu/codec.h): each record either decodes to finite values
+// or is reported as corrupt (InvalidArgument, status kCorruptCode, naming the row); a
+// batch fails exactly when one of its rows does and names the first. A random record
+// that decodes is a valid record and re-encodes to itself: the bf16 codec byte for byte,
+// lattice codecs with the stored scale (scales in [2^-60, 2^60], where the decoded
+// vector neither underflows nor overflows). Small dims and fitting Q make valid lattice
+// records common (a record is valid only if every block index is in range).
+void check_random_records(const CodecSpec& spec, std::mt19937& g) {
+  SCOPED_TRACE(spec.name());
+  const int64_t rows = 64, cb = spec.code_bytes();
+  int64_t valid = 0, corrupt = 0, requantized = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<uint8_t> codes(static_cast<size_t>(rows * cb));
+    for (auto& b : codes) b = static_cast<uint8_t>(g());
+    std::vector<float> out(static_cast<size_t>(spec.dim));
+    int64_t first_bad = -1;
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* rec = &codes[static_cast<size_t>(r * cb)];
       try {
-        cpu::decode<float>(spec, {codes.data(), rows, cb}, contiguous(out.data(), rows, spec.dim));
-        for (float v : out) ASSERT_TRUE(std::isfinite(v));
+        cpu::decode<float>(spec, {rec, 1, cb}, contiguous(out.data(), 1, spec.dim));
       } catch (const InvalidArgument& e) {
-        EXPECT_EQ(e.status(), Status::kCorruptCode) << e.what();
-        EXPECT_NE(std::string(e.what()).find("codes row"), std::string::npos);
+        ASSERT_EQ(e.status(), Status::kCorruptCode) << e.what();
+        ASSERT_NE(std::string(e.what()).find("codes row 0"), std::string::npos) << e.what();
+        if (first_bad < 0) first_bad = r;
         ++corrupt;
+        continue;
+      }
+      ++valid;
+      for (int32_t c = 0; c < spec.dim; ++c)
+        ASSERT_TRUE(std::isfinite(out[static_cast<size_t>(c)])) << "row " << r << " value " << c << " = " << out[c];
+      if (spec.kind == CodecKind::kBF16) {
+        std::vector<uint8_t> again(static_cast<size_t>(cb));
+        cpu::encode<float>(spec, contiguous<const float>(out.data(), 1, spec.dim), {again.data(), 1, cb});
+        ASSERT_EQ(std::memcmp(again.data(), rec, static_cast<size_t>(cb)), 0) << "row " << r;
+      } else if (spec.kind == CodecKind::kLattice) {
+        const LatticeLayout lay = spec.layout();
+        float s = 0.f;
+        ASSERT_EQ(scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s), Status::kOk);
+        if (s >= std::ldexp(1.f, -60) && s <= std::ldexp(1.f, 60)) {
+          ASSERT_EQ(first_requantize_mismatch(spec, rec, out.data()), -1) << "row " << r;
+          ++requantized;
+        }
       }
     }
-    if (spec.kind == CodecKind::kLattice && spec.q == 1) { EXPECT_GT(corrupt, 0) << spec.name(); }
+    std::vector<float> batch(static_cast<size_t>(rows * spec.dim));
+    try {
+      cpu::decode<float>(spec, {codes.data(), rows, cb}, contiguous(batch.data(), rows, spec.dim));
+      ASSERT_EQ(first_bad, -1) << "the batch decoded although row " << first_bad << " is corrupt";
+    } catch (const InvalidArgument& e) {
+      ASSERT_GE(first_bad, 0) << "the batch failed although every row decodes: " << e.what();
+      const std::string want = "codes row " + std::to_string(first_bad) + " ";
+      ASSERT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
   }
-  // A specific out-of-range index is reported with its block.
+  // Both outcomes occur, so both branches above were exercised.
+  EXPECT_GT(valid, 0);
+  if (spec.kind != CodecKind::kBF16) {
+    EXPECT_GT(corrupt, 0);
+  }
+  if (spec.kind == CodecKind::kLattice) {
+    EXPECT_GT(requantized, 0);
+  }
+}
+
+// Every family of the factory at its default parameters (dims where valid records are
+// common), plus lattice scale formats and extreme Q.
+std::vector<CodecSpec> random_record_specs() {
+  std::vector<CodecSpec> specs = {CodecSpec::make_lattice(LatticeKind::kE8, 8, 1),
+                                  CodecSpec::make_lattice(LatticeKind::kE8, 16, 38),
+                                  CodecSpec::make_lattice(LatticeKind::kE8, 16, 127, ScaleFormat::kFP16),
+                                  CodecSpec::make_lattice(LatticeKind::kD4, 16, 3, ScaleFormat::kNormQmax),
+                                  CodecSpec::make_lattice(LatticeKind::kZ8, 64, 5, ScaleFormat::kFP16),
+                                  CodecSpec::make_lattice(LatticeKind::kZ8, 8, 127)};
+  for (const auto& fam : codec_families()) {
+    if (fam.kind == CodecKind::kLattice) continue;
+    CodecParams p;
+    if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.01"}};
+    specs.push_back(make_codec(fam.name, fam.kind == CodecKind::kV4Native ? 128 : 64, p));
+  }
+  return specs;
+}
+
+TEST(Codec, RandomBytesDecodeToFiniteValuesOrTheDocumentedError) {
+  std::mt19937 g(99);
+  for (const auto& spec : random_record_specs()) check_random_records(spec, g);
+}
+
+TEST(Codec, OutOfRangeBlockIndexIsNamed) {
   const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 64, 1);
   std::vector<uint8_t> rec(spec.code_bytes(), 0);
   rec[0] = 0x80;  // bf16 scale 1.0 = 0x3f80
@@ -257,19 +351,50 @@ TEST(Codec, CorruptCodesAreDetectedNeverCrash) {
   }
 }
 
-TEST(Codec, DecodeThenEncodeIsStableAtTheLatticeLevel) {
-  // encode(decode(c)) reproduces every block index whenever the re-derived scale equals
-  // the stored one; and the reconstruction of a re-encode is never further away.
-  const auto spec = CodecSpec::make_lattice(LatticeKind::kE8, 128, 38);
-  const int64_t rows = 2000;
-  const auto x = kt::gaussian(rows, 128, 8);
+// encode(decode(c)) == c for every row (DESIGN.md §5): re-quantizing the decoded vector
+// with the record's stored scale reproduces every block index, for every lattice, scale
+// format and Q. The batch encoder re-derives the scale from the decoded vector, and that
+// can differ from the stored one (the largest coordinate of the decoded point may sit
+// below the box edge Q, or the rotation's rounding may lift max|y| by an ulp); every row
+// whose re-derived scale header equals the stored one must re-encode byte for byte.
+template <class L>
+void check_reencode_reproduces_records(const CodecSpec& spec, uint32_t seed) {
+  SCOPED_TRACE(spec.name());
+  const int64_t rows = 600, cb = spec.code_bytes();
+  const auto lay = spec.layout();
+  const auto x = kt::gaussian(rows, spec.dim, seed);
   const auto r1 = kt::roundtrip(spec, x, rows);
-  const auto r2 = kt::roundtrip(spec, r1.xhat, rows);
-  int64_t same = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    same += std::memcmp(&r1.codes[r * spec.code_bytes()], &r2.codes[r * spec.code_bytes()], spec.code_bytes()) == 0;
-  EXPECT_GT(same, 0);
-  EXPECT_LT(kt::rel_mse(r1.xhat, r2.xhat, rows, 128), kt::rel_mse(x, r1.xhat, rows, 128));
+  const auto r2 = kt::roundtrip(spec, r1.xhat, rows);  // r2.codes = encode(decode(c))
+  int64_t same_header = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* rec = &r1.codes[static_cast<size_t>(r * cb)];
+    float s = 0.f;
+    ASSERT_EQ(scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s), Status::kOk);
+    ASSERT_GT(s, 0.f) << "row " << r;
+    ASSERT_EQ(first_requantize_mismatch<L>(lay, rec, &r1.xhat[static_cast<size_t>(r * spec.dim)]), -1)
+        << "row " << r;
+    const uint8_t* again = &r2.codes[static_cast<size_t>(r * cb)];
+    if (format::read_header(lay, again) == format::read_header(lay, rec)) {
+      ++same_header;
+      ASSERT_EQ(std::memcmp(rec, again, static_cast<size_t>(cb)), 0) << "row " << r;
+    }
+  }
+  // The byte-for-byte clause is not vacuous for the 16-bit scale formats (norm_qmax
+  // re-derives ||x̂|| and rarely lands on the same header).
+  if (spec.scale != ScaleFormat::kNormQmax) {
+    EXPECT_GT(same_header, rows / 3);
+  }
+}
+
+TEST(Codec, DecodeThenEncodeReproducesEveryRecord) {
+  for (auto sc : {ScaleFormat::kBF16, ScaleFormat::kFP16, ScaleFormat::kNormQmax})
+    for (int q : {1, 4, 38, 127})
+      for (int dim : {64, 128, 512}) {
+        const uint32_t seed = 8 + static_cast<uint32_t>(q + dim);
+        check_reencode_reproduces_records<E8>(CodecSpec::make_lattice(LatticeKind::kE8, dim, q, sc), seed);
+        check_reencode_reproduces_records<D4>(CodecSpec::make_lattice(LatticeKind::kD4, dim, q, sc), seed);
+        check_reencode_reproduces_records<Z8>(CodecSpec::make_lattice(LatticeKind::kZ8, dim, q, sc), seed);
+      }
 }
 
 TEST(Codec, StridedAndTypedInputsAgree) {
@@ -328,6 +453,50 @@ TEST(Codec, ThreadCountDoesNotChangeBytes) {
   EXPECT_EQ(a.codes, c.codes);
   EXPECT_EQ(a.xhat, c.xhat);
   EXPECT_THROW(cpu::set_num_threads(-1), InvalidArgument);
+}
+
+// Re-encoding what decode returns, for every family except the lattice codecs (whose
+// property, with the stored scale, is DecodeThenEncodeReproducesEveryRecord above):
+// encode(decode(c)) == c byte for byte. For fp8_per64 the group maximum decodes to
+// exactly 448·s, so the same scale and codes come back; bf16 values round-trip. The
+// families with a power-of-two ceil scale (v4_native, v41_mxfp8) may store a group one
+// scale step finer when its maximum decodes to exactly half the range, so for them the
+// property is decode(encode(decode(c))) == decode(c). lloydmax re-derives the fp16 norm
+// from the decoded vector, so neither holds for it (not asserted). A new family is held
+// to the byte-for-byte property until it is listed here. Magnitudes span the amax
+// floors (1e-7), ordinary values and large ones; `int` is left out at 1e-7, where its
+// fp16 scale and zero are subnormal and re-encoding moves them (a known limit).
+TEST(Families, DecodeThenEncodeIsStable) {
+  for (const auto& fam : codec_families()) {
+    const std::string name = fam.name;
+    if (fam.kind == CodecKind::kLattice || name == "lloydmax") continue;
+    const bool values_only = name == "v4_native" || name == "v41_mxfp8";
+    CodecParams p;
+    if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.01"}};
+    for (int dim : {128, 576}) {
+      const CodecSpec spec = make_codec(name, dim, p);
+      for (float sigma : {1e-7f, 1.f, 1e4f}) {
+        if (fam.kind == CodecKind::kInt && sigma < 1e-3f) continue;
+        SCOPED_TRACE(spec.name() + " sigma " + std::to_string(sigma));
+        const int64_t rows = 300, cb = spec.code_bytes();
+        const auto x = kt::gaussian(rows, spec.dim, 5 + spec.dim, sigma);
+        const auto r1 = kt::roundtrip(spec, x, rows);
+        const auto r2 = kt::roundtrip(spec, r1.xhat, rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          if (values_only)
+            ASSERT_EQ(std::memcmp(&r1.xhat[static_cast<size_t>(r * dim)], &r2.xhat[static_cast<size_t>(r * dim)],
+                                  sizeof(float) * static_cast<size_t>(dim)),
+                      0)
+                << "row " << r;
+          else
+            ASSERT_EQ(std::memcmp(&r1.codes[static_cast<size_t>(r * cb)], &r2.codes[static_cast<size_t>(r * cb)],
+                                  static_cast<size_t>(cb)),
+                      0)
+                << "row " << r;
+        }
+      }
+    }
+  }
 }
 
 TEST(Baselines, Fp8Per64MatchesDefinition) {

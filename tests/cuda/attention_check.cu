@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "kakeya/gpu/attention.h"
-#include "kakeya/detail/cuda_programs.cuh"
+#include "cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 #include "kakeya/attention/paged.h"
 

@@ -22,20 +22,20 @@ def dense_attention(q, k, v, scale):
 
 
 def build(k_codec, v_codec, lens, heads, block, rng):
-    maxb = max(-(-l // block) for l in lens)
+    maxb = max(-(-n // block) for n in lens)
     nb = maxb * len(lens) + 2
     perm = rng.permutation(nb)
     table = np.zeros((len(lens), maxb), np.int32)
     cache = PagedCache(k_codec, v_codec, nb, block, heads)
     ks, vs = [], []
     i = 0
-    for b, l in enumerate(lens):
-        nblk = -(-l // block)
+    for b, n in enumerate(lens):
+        nblk = -(-n // block)
         table[b, :nblk] = perm[i : i + nblk]
         i += nblk
-        slots = np.array([table[b, t // block] * block + t % block for t in range(l)], np.int64)
-        k = rng.standard_normal((l, heads, k_codec.dim)).astype(np.float32)
-        v = rng.standard_normal((l, heads, k_codec.dim)).astype(np.float32)
+        slots = np.array([table[b, t // block] * block + t % block for t in range(n)], np.int64)
+        k = rng.standard_normal((n, heads, k_codec.dim)).astype(np.float32)
+        v = rng.standard_normal((n, heads, k_codec.dim)).astype(np.float32)
         cache.append(k, v, slots)
         ks.append(k)
         vs.append(v)

@@ -192,13 +192,31 @@ def test_wordpiece_tokenizer():
     assert tok.encode("dog") == [0]
 
 
-def test_host_is_labelled():
+def test_host_is_labelled(tmp_path, monkeypatch):
     h = load_host()
     ids, uniq, text_len = h.token_ids("Topology studies spaces.", 50)
     assert len(ids) == 50 and uniq >= 3 and 3 <= text_len < 50
     hs = h.hidden_states(ids, 64, seed=1)
     assert hs.shape == (50, 64)
-    assert ("SYNTHETIC" in h.name) == h.synthetic
+    # The label follows the source actually loaded: a model directory gives its own
+    # embeddings and vocabulary, labelled real; without any model the synthetic fallback
+    # is used and labelled SYNTHETIC.
+    import kakeyalattice.dsv4.host as host_mod
+
+    words = ["[UNK]", "topology", "studies", "spaces", "."]
+    (tmp_path / "vocab.txt").write_text("\n".join(words), encoding="utf-8")
+    emb = np.arange(len(words) * 6, dtype=np.float32).reshape(len(words), 6)
+    write_safetensors(tmp_path / "model.safetensors",
+                      {"embeddings.word_embeddings.weight": ("F32", emb)})
+    real = load_host(str(tmp_path))
+    assert not real.synthetic and "SYNTHETIC" not in real.name and str(tmp_path) in real.name
+    rids, _, _ = real.token_ids("Topology studies spaces.", 4)
+    assert list(rids) == [1, 2, 3, 4]
+    np.testing.assert_array_equal(real.embeddings, emb)
+    monkeypatch.setattr(host_mod, "packaged_minilm_dir", lambda: None)
+    synth = load_host()
+    assert synth.synthetic and "SYNTHETIC" in synth.name
+    assert not np.array_equal(synth.token_ids("Topology studies spaces.", 4)[0], rids)
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -281,6 +299,16 @@ def test_small_end_to_end_run_writes_reports(tmp_path):
     bullets = [line for line in diff.splitlines() if line.startswith("- ")]
     assert [b.split("**")[1] for b in bullets] == (["V4 weights are synthetic", "Host model"]
                                                    + ([] if rec["is_v4_record"] else ["FP8 record"]))
+    # The report states this run's setting, and its "not a reproduction" caveat follows
+    # the synthetic flags (it disappears for a setting with trained weights and host).
+    from kakeyalattice.stage075 import markdown
+
+    setting = res["setting"]
+    assert setting["weights"] in md and setting["host"] in md
+    caveat = "not a reproduction of the published table"
+    assert caveat in md
+    trained = dict(res, setting=dict(setting, weights_synthetic=False, host_synthetic=False))
+    assert caveat not in markdown(trained)
     e8 = res["sweep"]["sliding_window_kv"]["pre"]["e8"]
     assert e8["q"] == list(range(30, 46)) and len(e8["ratio_fp8"]) == 16
     assert all(a >= b - 0.05 for a, b in zip(e8["rel_mse"], e8["rel_mse"][1:]))  # error falls with Q

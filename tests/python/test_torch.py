@@ -12,12 +12,14 @@ def test_cpu_tensors_roundtrip_like_numpy(dtype):
     codec = kl.Codec(128, 38)
     x = torch.randn(3, 7, 128, generator=torch.Generator().manual_seed(0)).to(dtype)
     codes = codec.encode(x)
-    assert isinstance(codes, torch.Tensor) and codes.dtype == torch.uint8 and codes.shape == (3, 7, codec.code_bytes)
+    assert isinstance(codes, torch.Tensor) and codes.dtype == torch.uint8
+    assert codes.shape == (3, 7, codec.code_bytes)
     ref = codec.encode(x.float().numpy())
     np.testing.assert_array_equal(codes.numpy(), ref)
     out = codec.decode(codes, dtype=dtype)
     assert out.dtype == dtype and out.shape == x.shape
-    np.testing.assert_array_equal(out.float().numpy(), torch.from_numpy(codec.decode(ref)).to(dtype).float().numpy())
+    want = torch.from_numpy(codec.decode(ref)).to(dtype).float().numpy()
+    np.testing.assert_array_equal(out.float().numpy(), want)
 
 
 def test_noncontiguous_tensor():
@@ -78,24 +80,27 @@ def test_cuda_fp8_and_errors():
         e8.decode(torch.full((5, e8.code_bytes), 255, dtype=torch.uint8, device="cuda"))
 
 
-from kakeyalattice.attention import PagedCache, decode_attention  # noqa: E402
 from test_attention import build  # noqa: E402
 
+from kakeyalattice.attention import PagedCache, decode_attention  # noqa: E402
 
 
-@pytest.mark.parametrize("spec", [("e8", 128, 2, 8), ("e8_shared", 512, 1, 8), ("fp8", 128, 4, 8), ("bf16", 256, 2, 4)])
+@pytest.mark.parametrize("spec", [("e8", 128, 2, 8), ("e8_shared", 512, 1, 8), ("fp8", 128, 4, 8),
+                                  ("bf16", 256, 2, 4)])
 def test_cuda_attention_matches_cpu_reference(spec):
     if not (torch.cuda.is_available() and kl.WITH_CUDA):
         pytest.skip("needs a CUDA device and a CUDA build")
     kind, d, heads, qh = spec
-    codec = {"e8": kl.Codec(d, 38), "e8_shared": kl.Codec(d, 38), "fp8": kl.FP8Per64Codec(d), "bf16": kl.BF16Codec(d)}[kind]
+    codec = {"e8": kl.Codec(d, 38), "e8_shared": kl.Codec(d, 38), "fp8": kl.FP8Per64Codec(d),
+             "bf16": kl.BF16Codec(d)}[kind]
     vcodec = None if kind == "e8_shared" else codec
     rng = np.random.default_rng(3)
     lens = [5, 300, 1000]
     cpu, table, ks, vs = build(codec, vcodec, lens, heads, 16, rng)
     gpu = PagedCache(codec, vcodec, cpu.num_blocks, cpu.block_size, heads, device="cuda")
-    for b, l in enumerate(lens):
-        slots = torch.tensor([int(table[b, t // 16]) * 16 + t % 16 for t in range(l)], dtype=torch.int64)
+    for b, n in enumerate(lens):
+        slots = torch.tensor([int(table[b, t // 16]) * 16 + t % 16 for t in range(n)],
+                             dtype=torch.int64)
         gpu.append(torch.from_numpy(ks[b]).cuda(), torch.from_numpy(vs[b]).cuda(), slots)
     assert np.array_equal(gpu.k.cpu().numpy(), cpu.k)
     q = rng.standard_normal((3, qh, d)).astype(np.float32)

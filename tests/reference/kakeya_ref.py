@@ -299,7 +299,8 @@ def decode(codes: np.ndarray, lattice: str, dim: int, q: int, scale: str = "bf16
     elif scale == "fp16":
         s = f16_value(hdrs.astype(np.uint16))
     else:
-        s = (f16_value((hdrs & 0xFFFF).astype(np.uint16)) * f16_value((hdrs >> 16).astype(np.uint16))) / F32(q)
+        norm = f16_value((hdrs & 0xFFFF).astype(np.uint16))
+        s = (norm * f16_value((hdrs >> 16).astype(np.uint16))) / F32(q)
     p = dim & -dim
     k = p.bit_length() - 1
     norm = F32(0.70710678118654752440 if k & 1 else 1.0) * F32(2.0 ** -(k >> 1))

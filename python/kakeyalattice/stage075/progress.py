@@ -20,7 +20,8 @@ class Progress:
         frac = self.n / self.total
         bar = "#" * int(30 * frac)
         eta = (now - self.t0) / frac * (1 - frac) if frac > 0 else 0
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% eta {eta:5.0f}s {note:<30}")
+        sys.stderr.write(
+            f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% eta {eta:5.0f}s {note:<30}")
         if self.n >= self.total:
             sys.stderr.write("\n")
         sys.stderr.flush()

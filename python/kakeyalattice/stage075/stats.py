@@ -84,7 +84,8 @@ def mean_ci(values, level: float = 0.95) -> dict:
         return {"mean": m, "half_width": float("nan"), "n": 1, "level": level}
     sd = float(v.std(ddof=1))
     hw = t_ppf(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
-    return {"mean": m, "half_width": hw, "lo": m - hw, "hi": m + hw, "n": n, "sd": sd, "level": level}
+    return {"mean": m, "half_width": hw, "lo": m - hw, "hi": m + hw, "n": n, "sd": sd,
+            "level": level}
 
 
 # ----------------------------------------------------------------------------- audit
@@ -101,7 +102,8 @@ def audit_statistics(x: np.ndarray) -> dict:
     return {
         "excess_kurtosis": float((z**4).mean() - 3.0),
         "peak_to_rms": float(np.mean(np.abs(x).max(axis=1) / np.where(rms > 0, rms, 1.0))),
-        "rotated_peak_to_rms": float(np.mean(np.abs(r).max(axis=1) / np.where(rrms > 0, rrms, 1.0))),
+        "rotated_peak_to_rms": float(
+            np.mean(np.abs(r).max(axis=1) / np.where(rrms > 0, rrms, 1.0))),
         "channel_rms_cv": float(ch_rms.std() / ch_rms.mean()) if ch_rms.mean() > 0 else 0.0,
         "mean_offset_fraction": float((mu**2).sum() / max((x**2).sum(axis=1).mean(), 1e-300)),
     }

@@ -13,7 +13,7 @@ def q_min(qs, ratio_mean, ratio_hi, tau: float) -> dict:
     noisy dip below tau cannot be chosen). None when no Q clears."""
     def smallest(vals):
         best = None
-        for q, v in sorted(zip(qs, vals), reverse=True):
+        for q, v in sorted(zip(qs, vals, strict=True), reverse=True):
             if v <= tau:
                 best = q
             else:

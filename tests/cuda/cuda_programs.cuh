@@ -3,7 +3,8 @@
 /// \file cuda_programs.cuh
 /// Private helpers of the standalone GPU check and benchmark programs (tests/cuda,
 /// bench/cuda): exit-on-error CUDA checks, CUDA-event timing and a device fill. Not part
-/// of the library API.
+/// of the library API and not installed (it calls std::exit); the bench targets add
+/// tests/cuda to their include path.
 
 #include <cuda_runtime.h>
 
