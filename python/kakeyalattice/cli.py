@@ -28,7 +28,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="V4 config.json (layer pattern from its compress_ratios); default: config.json in "
                         "--v4-weights if present, else the built-in V4-Flash constants")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--realkv-tokens", type=int, default=1024,
+    p.add_argument("--realkv-tokens", type=int, default=512,
                    help="tokens per passage for the Real KV section (all-MiniLM-L6-v2); 0 skips it")
     p.add_argument("--threads", type=int, default=0, help="C++ worker threads (0 = all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -625,3 +625,28 @@ TEST(CApi, CodecMakeAndDecodeRows) {
   }
   EXPECT_EQ(kakeya_codec_make("bf16", 512, nullptr, nullptr), -1);
 }
+
+TEST(Lattice, NoRecordDecodesToInfinity) {
+  // A stored bf16 scale near FLT_MAX with in-range indices: √P·Q·s overflows, so the
+  // decoder must report the record corrupt (never return inf), and the encoder must
+  // refuse inputs that would need such a scale.
+  for (const char* fam : {"e8", "d4", "z"}) {
+    const CodecSpec s = make_codec(fam, 64, {{"q", "38"}});
+    SCOPED_TRACE(s.name());
+    std::vector<uint8_t> rec(static_cast<size_t>(s.code_bytes()), 0);
+    rec[0] = 0x7f;  // bf16 0x7f7f = 3.39e38, little-endian
+    rec[1] = 0x7f;
+    uint8_t bad = 7;
+    const auto out = decode_all(s, rec, 1, &bad);
+    EXPECT_EQ(bad, 1);
+    for (float v : out) EXPECT_EQ(v, 0.0f);
+    std::vector<float> x(64, 0.0f);
+    x[3] = 3.0e38f;
+    EXPECT_THROW(encode_all(s, x, 1), InvalidArgument);
+    x[3] = 1.0e30f;  // far from the limit: encodes, and decodes to finite values near x
+    const auto c = encode_all(s, x, 1);
+    const auto y = decode_all(s, c, 1);
+    for (float v : y) EXPECT_TRUE(std::isfinite(v));
+    EXPECT_NEAR(y[3] / 1.0e30f, 1.0f, 0.05f);
+  }
+}

@@ -104,7 +104,8 @@ template <class L, class In>
     for (int32_t g = 0; g < lay.dim; g += 8) sumsq += group8_partial_sumsq(y + g);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);
   if (amax == 0.0f) return Diag{};  // all-zero record
-  if (sc.status != Status::kOk) return Diag::input(Fault::kScaleOverflow, -1, amax);
+  if (sc.status != Status::kOk || !scale_in_range(sc.s, lay.q, hadamard_norm(lay.hadamard_log2)))
+    return Diag::input(Fault::kScaleOverflow, -1, amax);
   for (int32_t i = 0; i < lay.dim; ++i) y[i] = doubled_coordinate(y[i], sc.s);
   format::BitWriter bw(rec);
   bw.put(sc.header, lay.header_bits);
@@ -127,7 +128,8 @@ template <class L, class Out>
                                            float* buf, Out* out) noexcept {
   float s = 0.0f;
   const uint32_t hdr = format::read_header(lay, rec);
-  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk)
+  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk ||
+      !scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2)))
     return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadScale, -1, hdr), element<Out>::from_float);
   constexpr int n = lattice_traits<L>::kDim;
   for (int32_t j = 0; j < lay.nblocks; ++j) {

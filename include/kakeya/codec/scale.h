@@ -72,6 +72,15 @@ template <class Up, class Back>
   return c;
 }
 
+/// The decoded magnitude of a lattice record is at most √P·Q·s (every |p_j| <= Q over a
+/// Hadamard block of P coordinates, times s/√P). A scale is in range when twice that bound
+/// is finite in float32, so no decode can overflow: the encoder rejects a larger scale
+/// (an input error) and the decoder reports a stored one as corrupt. `inv_sqrt_p` is
+/// hadamard_norm(log2 P).
+[[nodiscard]] KAKEYA_HD bool scale_in_range(float s, int q, float inv_sqrt_p) noexcept {
+  return detail::is_finite((s * static_cast<float>(q)) / inv_sqrt_p * 2.0f);
+}
+
 /// Scale from a stored header. Returns kCorruptCode for a negative, NaN or infinite
 /// stored value (the encoder never writes one).
 [[nodiscard]] KAKEYA_HD Status scale_from_header(ScaleFormat fmt, uint32_t header, int q,

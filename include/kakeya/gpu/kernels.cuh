@@ -256,7 +256,9 @@ __global__ void lattice_encode_kernel(LatticeLayout lay, Geometry g, StridedBatc
   float sumsq = 0.0f;
   if (lay.scale == ScaleFormat::kNormQmax) sumsq = group_sum_ordered(group8_partial_sumsq(v), g.t, red);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);
-  const bool bad = !kakeya::detail::is_finite(amax) || (amax != 0.0f && sc.status != Status::kOk);
+  const bool bad = !kakeya::detail::is_finite(amax) ||
+                   (amax != 0.0f && (sc.status != Status::kOk ||
+                                     !scale_in_range(sc.s, lay.q, hadamard_norm(lay.hadamard_log2))));
   __syncthreads();  // records zeroed
   if (live && !bad && amax != 0.0f) {
     auto emit = [&](int64_t w, uint32_t bits) { atomicOr(words + w, bits); };
@@ -314,7 +316,8 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
   bool ok = true;
   if (live) {
     const uint8_t* rec = staged + vl * lay.code_bytes;
-    ok = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) == Status::kOk;
+    ok = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) == Status::kOk &&
+         scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2));
     constexpr int n = lattice_traits<L>::kDim;
 #pragma unroll
     for (int b = 0; b < kChunk / n; ++b) {

@@ -10,6 +10,7 @@ and refuses anything else. Dequantization goes through the library's exact conve
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import struct
 
@@ -26,6 +27,22 @@ _NP = {
 }
 
 
+def _check_entry(path, name, e, data_size: int) -> None:
+    """Types and ranges of one header entry; ValueError naming the tensor otherwise."""
+    where = f"{path}: tensor {name!r}"
+    if not isinstance(e, dict) or not {"dtype", "shape", "data_offsets"} <= e.keys():
+        raise ValueError(f"{where}: entry must be an object with dtype, shape and data_offsets")
+    dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
+    if not isinstance(dt, str):
+        raise ValueError(f"{where}: dtype {dt!r} is not a string")
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise ValueError(f"{where}: shape {shape!r} is not a list of non-negative integers")
+    if (not isinstance(offs, list) or len(offs) != 2 or not all(type(o) is int for o in offs)
+            or not 0 <= offs[0] <= offs[1] <= data_size):
+        raise ValueError(f"{where}: data_offsets {offs!r} is not a byte range inside the "
+                         f"{data_size}-byte data section")
+
+
 class SafetensorsFile:
     """Memory-mapped shard: names(), dtype(name), shape(name), raw(name), tensor(name)."""
 
@@ -39,9 +56,15 @@ class SafetensorsFile:
             size = self.path.stat().st_size
             if n > size - 8 or n > 100 * 2**20:
                 raise ValueError(f"{self.path}: header length {n} is not valid (file size {size})")
-            self.header = json.loads(f.read(n))
+            header = json.loads(f.read(n))
+        if not isinstance(header, dict):
+            raise ValueError(f"{self.path}: header is a JSON {type(header).__name__}, not an object")
         self.data_start = 8 + n
-        self.meta = self.header.pop("__metadata__", {})
+        self.meta = header.pop("__metadata__", {})
+        data_size = size - self.data_start
+        for name, e in header.items():
+            _check_entry(self.path, name, e, data_size)
+        self.header = header
         self._mm = None
 
     def names(self) -> list[str]:
@@ -64,7 +87,7 @@ class SafetensorsFile:
         b, end = e["data_offsets"]
         shape = tuple(e["shape"])
         itemsize = np.dtype(_NP[dt]).itemsize
-        if end - b != int(np.prod(shape, dtype=np.int64)) * itemsize:
+        if end - b != math.prod(shape) * itemsize:
             raise ValueError(f"{self.path.name}:{name}: byte range {b}..{end} does not match shape {shape} {dt}")
         if self._mm is None:
             self._mm = np.memmap(self.path, dtype=np.uint8, mode="r")
@@ -81,9 +104,9 @@ class SafetensorsFile:
         if dt in ("F16", "F32", "F64"):
             return r.astype(np.float32)
         if dt == "F8_E4M3":
-            return _core.e4m3_to_float(np.ascontiguousarray(r))
+            return _core.e4m3_to_float(np.ascontiguousarray(r)).reshape(r.shape)
         if dt == "F8_E8M0":
-            return _core.e8m0_to_float(np.ascontiguousarray(r))
+            return _core.e8m0_to_float(np.ascontiguousarray(r)).reshape(r.shape)
         return np.array(r)
 
 

@@ -302,7 +302,8 @@ def _realkv(result: dict) -> list[str]:
          "layer's K and V right after their projections (384-d per layer and token), and the keys with RoPE "
          "(theta 10 000) applied per 32-d head as a decoder would cache them. Vectors per passage: " +
          ", ".join(f"{k} {n}" for k, n in r["vectors_per_passage"].items()) + ".\n",
-         "Structure of the data beside a same-size iid Gaussian control (gate: outside its 95% band):\n",
+         "Structure of the data (every 4th vector, passages pooled) beside a same-size iid Gaussian control "
+         "(gate: outside its 95% band):\n",
          "| stream | statistic | observed | Gaussian median [95% band] | gate |", "|---|---|---|---|---|"]
     for k, a in r["audit"].items():
         for stat in ("mean_offset_fraction", "channel_rms_cv", "excess_kurtosis", "peak_to_rms", "rotated_peak_to_rms"):
