@@ -15,10 +15,11 @@
 ///   i0 = clamp(rint(log2(rms)·8) + 128, 1, 255); scale candidates i0, i0 − 1, i0 + 1
 ///       (clamped; the first with the strictly smallest total error wins);
 ///       s(i) = 2^((i − 128)/8) from exact constants; u = y / s;
-///   block k, zone z = 0..J−1 (first kept on ties): x = u / step[z], p = NE8(x); if p is
-///       not a codeword and (step·dist_to_cell(x))² < best error so far, p = the radial
-///       shrink NE8((1 − k/64)·x), k = 1.. up to the first codeword, then up to 3 rounds of
-///       best-improvement descent over the 240 root neighbours that are codewords;
+///   block k, zone z = J−1..0 (coarsest first; on equal error the smaller z): x = u / step[z],
+///       p = NE8(x); if p is not a codeword and (step·dist_to_cell(x))² < best error so far,
+///       p = the radial shrink NE8((1 − k/64)·x), k = 1.. up to the first codeword, then
+///       kSearchRounds (1) round of best-improvement descent over the 240 root neighbours
+///       that are codewords;
 ///       err = Σ (u_t − step·p_t)² (8-term pairwise order); total = (Σ_k err_k)·(s·s);
 ///   decode: c = q − Qc(q + TIE), q = Σ w_t A_t; y = (s·step[z])·c; x̂ = σ ⊙ H(y)/sqrt(h),
 ///       rounded to float32 once.
@@ -313,6 +314,9 @@ KAKEYA_HD void point(const uint32_t* w, const BlockConfig& c, double* out) noexc
   return sum8(e);
 }
 
+/// Rounds of root-neighbour descent (the reference encoder's default `search`).
+inline constexpr int kSearchRounds = 1;
+
 /// The reference's _nearest_codeword_outside: p = NE8(x) is not a codeword.
 KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p) noexcept {
   double xs[8];
@@ -323,13 +327,16 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
     if (contains(p, c)) break;
   }
   double cur = dist2(x, p);
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < kSearchRounds; ++round) {
     double bestd = INFINITY, best[8], cand[8];
     bool found = false;
+    // Only candidates closer than both the best so far and cur can change the outcome
+    // (first strict minimum over the codewords, then "< cur"), so the costly codeword
+    // test runs on those alone: the result is the reference's.
     const auto try_cand = [&]() {
-      if (!contains(cand, c)) return;
       const double d = dist2(x, cand);
-      if (d < bestd) {
+      if (!(d < bestd) || !(d < cur) || !contains(cand, c)) return;
+      {
         bestd = d;
         found = true;
         for (int t = 0; t < 8; ++t) best[t] = cand[t];
@@ -364,7 +371,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
   zone = 0;
   for (int t = 0; t < 8; ++t) best_p[t] = 0.0;
   const int32_t nz = 1 << c.zone_bits;
-  for (int32_t z = 0; z < nz; ++z) {
+  for (int32_t z = nz - 1; z >= 0; --z) {  // coarsest first; equal error: smaller z
     const double st = step(c.step0 + z);
     double x[8], p[8];
     for (int t = 0; t < 8; ++t) x[t] = u[t] / st;
@@ -380,7 +387,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
       e[t] = r * r;
     }
     const double err = sum8(e);
-    if (err < best_err) {
+    if (err <= best_err) {
       best_err = err;
       zone = z;
       for (int t = 0; t < 8; ++t) best_p[t] = p[t];
