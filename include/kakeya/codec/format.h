@@ -25,9 +25,23 @@
 /// Bit-packed records (LSB-first stream as above):
 ///   int         [dim/g fp16 scales][dim/g fp16 zeros] then dim codes of b bits
 ///   lloydmax    [fp16 norm] then dim level indices of b bits
+///   e8v2        [8-bit scale index i] then block k = 0..dim/8-1 of b_k bits:
+///               [zone z: j_k bits][digit w_0]...[digit w_7], digit widths m_k (base
+///               8m_k: all eight) or m_k, m_k, m_k, m_k, m_k+1 x 4 (base 8m_k + 4), where
+///               j_k = zone bits and base_k = b_k - j_k from e8v2_tables.h, then zero bits
+///               up to floor(bits·dim/8) bytes. The block sizes b_k are the exact
+///               allocation of (dim, bits) (e8v2_allocation, ascending). i = 0: the zero
+///               vector (the rest of the record is then zero).
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
 
+#include "kakeya/codec/e8v2_tables.h"
 #include "kakeya/codec/spec_fields.h"
 #include "kakeya/config.h"
 #include "kakeya/lattice/d4.h"
@@ -208,6 +222,109 @@ struct LloydMaxLayout {
   l.code_bytes = static_cast<int32_t>((16 + int64_t{s.bits} * s.dim + 7) / 8);
   l.hadamard_p = hadamard_block(s.dim);
   l.hadamard_log2 = detail::log2_exact(static_cast<uint32_t>(l.hadamard_p));
+  return l;
+}
+
+/// e8v2 records (zoned E8 Voronoi code, reports/2026-11-27-e8v2.md). Trivially copyable
+/// and passed by value to kernels: per-block sizes and bit offsets, computed on the host
+/// once by e8v2_layout from the allocation.
+inline constexpr int32_t kE8V2MaxDim = 1024;
+inline constexpr int32_t kE8V2MaxBlocks = kE8V2MaxDim / 8;
+inline constexpr int32_t kE8V2ScaleBits = 8;
+
+struct E8V2Layout {
+  int32_t dim;
+  int32_t nblocks;                     ///< dim / 8
+  int32_t code_bytes;                  ///< floor(bits·dim/8)
+  int32_t hadamard_p;                  ///< h = dim & -dim
+  float rate;                          ///< bits per coordinate (the spec's value)
+  uint8_t block_bits[kE8V2MaxBlocks];  ///< b_k, ascending
+  uint16_t block_pos[kE8V2MaxBlocks];  ///< bit offset of block k's zone field
+  uint8_t zone_bits[kE8V2MaxBlocks];   ///< j_k (table row of b_k)
+  uint16_t step0[kE8V2MaxBlocks];      ///< first zone step of block k in kE8V2Steps_
+};
+
+/// floor(bits·dim/8 + 1e-9) in double, as the reference (bits = the float32 rate).
+[[nodiscard]] inline int64_t e8v2_record_bytes(int32_t dim, float rate) noexcept {
+  return static_cast<int64_t>(std::floor(static_cast<double>(rate) * dim / 8 + 1e-9));
+}
+
+/// Payload bits T = 8·record_bytes − 8 the allocation may fill.
+[[nodiscard]] inline int64_t e8v2_payload_bits(int32_t dim, float rate) noexcept {
+  return 8 * e8v2_record_bytes(dim, rate) - kE8V2ScaleBits;
+}
+
+/// Block sizes b_0 <= ... <= b_{B-1} (B = dim/8) minimising sum W[b_k] subject to
+/// sum b_k <= T, W the integer weights of e8v2_tables.h: the reference's exact dynamic
+/// programme (strict improvement over ascending b; final total: the largest of the
+/// minimal weight; backtrack). Returns false when no allocation fits.
+[[nodiscard]] inline bool e8v2_allocation(int32_t dim, float rate, uint8_t* out) {
+  using detail::kE8V2BMax;
+  using detail::kE8V2BMin;
+  const int32_t B = dim / 8;
+  const int64_t T64 = e8v2_payload_bits(dim, rate);
+  if (B <= 0 || T64 < int64_t{kE8V2BMin} * B) return false;
+  const int32_t T = static_cast<int32_t>(T64);
+  constexpr int64_t kInf = INT64_MAX / 4;
+  std::vector<int64_t> f(T + 1, kInf), g(T + 1);
+  std::vector<uint8_t> hist(static_cast<size_t>(B) * (T + 1), 0);
+  f[0] = 0;
+  for (int32_t k = 0; k < B; ++k) {
+    std::fill(g.begin(), g.end(), kInf);
+    uint8_t* arg = hist.data() + static_cast<size_t>(k) * (T + 1);
+    const int32_t lo = kE8V2BMin * (k + 1);                       // reachable totals
+    const int32_t hi = std::min<int64_t>(T, int64_t{kE8V2BMax} * (k + 1));
+    for (int32_t b = kE8V2BMin; b <= kE8V2BMax && b <= T; ++b) {
+      const int64_t w = detail::kE8V2Rows[b - kE8V2BMin].weight;
+      for (int32_t t = std::max(b, lo); t <= hi; ++t) {
+        const int64_t c = std::min(f[t - b] + w, kInf);
+        if (c < g[t]) {
+          g[t] = c;
+          arg[t] = static_cast<uint8_t>(b);
+        }
+      }
+    }
+    f.swap(g);
+  }
+  int32_t t = -1;
+  int64_t best = kInf;
+  for (int32_t i = T; i >= 0; --i)
+    if (f[i] < best) best = f[i], t = i;  // smallest weight; ties -> larger total
+  if (t < 0) return false;
+  for (int32_t k = B - 1; k >= 0; --k) {
+    const uint8_t b = hist[static_cast<size_t>(k) * (T + 1) + t];
+    out[B - 1 - k] = b;
+    t -= b;
+  }
+  std::sort(out, out + B);
+  return true;
+}
+
+/// Layout of a valid e8v2 spec (cached per (dim, rate): the allocation is a DP).
+[[nodiscard]] inline E8V2Layout e8v2_layout(const CodecSpec& s) {
+  static std::mutex mu;
+  static std::map<std::pair<int32_t, float>, E8V2Layout> cache;
+  const std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_pair(s.dim, s.rate);
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  E8V2Layout l{};
+  l.dim = s.dim;
+  l.nblocks = s.dim / 8;
+  l.code_bytes = static_cast<int32_t>(e8v2_record_bytes(s.dim, s.rate));
+  l.hadamard_p = s.dim & -s.dim;
+  l.rate = s.rate;
+  if (l.nblocks <= kE8V2MaxBlocks && e8v2_allocation(s.dim, s.rate, l.block_bits)) {
+    int32_t pos = kE8V2ScaleBits;
+    for (int32_t k = 0; k < l.nblocks; ++k) {
+      const detail::E8V2BlockRow& row = detail::kE8V2Rows[l.block_bits[k] - detail::kE8V2BMin];
+      l.block_pos[k] = static_cast<uint16_t>(pos);
+      l.zone_bits[k] = row.zone_bits;
+      l.step0[k] = row.step0;
+      pos += l.block_bits[k];
+    }
+  }
+  cache.emplace(key, l);
   return l;
 }
 

@@ -27,6 +27,7 @@
 
 #include "kakeya/codec/baselines.h"
 #include "kakeya/codec/block_scaled.h"
+#include "kakeya/codec/e8v2.h"
 #include "kakeya/codec/intq.h"
 #include "kakeya/codec/lattice_codec.h"
 #include "kakeya/codec/lloydmax.h"
@@ -64,6 +65,7 @@ decltype(auto) visit_codec(const CodecSpec& spec, F&& f) {
     case CodecKind::kNVFP4: return f(CodecTag<BlockScaledCodec<CodecKind::kNVFP4>>{});
     case CodecKind::kInt: return f(CodecTag<IntCodec>{});
     case CodecKind::kLloydMax: return f(CodecTag<LloydMaxCodec>{});
+    case CodecKind::kE8V2: return f(CodecTag<E8V2Codec>{});
   }
   throw InvalidArgument(detail::concat("kind = ", static_cast<int32_t>(spec.kind), " is not a codec kind"));
 }
@@ -101,6 +103,8 @@ struct CodecFamily {
        "asymmetric uniform per group, fp16 scale + zero (b + 32/g b/c)"},
       {"lloydmax", CodecKind::kLloydMax, LatticeKind::kE8, {{"bits", "4"}},
        "random-sign Hadamard + fp16 norm + Lloyd-Max of N(0,1) (b + 16/D b/c)"},
+      {"e8v2", CodecKind::kE8V2, LatticeKind::kE8, {{"bits", "6"}},
+       "format v2: Hadamard, 8-bit log scale, zoned E8 Voronoi blocks (floor(bits*D/8) B)"},
   };
   return kFamilies;
 }
@@ -184,6 +188,7 @@ namespace detail {
     if (key == "q") s.q = detail::parse_int_param(key, v);
     else if (key == "scale") s.scale = detail::parse_scale(v);
     else if (key == "rope_dims") s.rope_dims = detail::parse_int_param(key, v);
+    else if (key == "bits" && s.kind == CodecKind::kE8V2) s.rate = detail::parse_float_param(key, v);
     else if (key == "bits") s.bits = detail::parse_int_param(key, v);
     else if (key == "group") s.group = detail::parse_int_param(key, v);
     else if (key == "tensor_scale") s.tensor_scale = detail::parse_float_param(key, v);
@@ -236,6 +241,7 @@ inline CodecParams CodecSpec::params() const {
       if (key == "q") p[key] = std::to_string(q);
       else if (key == "scale") p[key] = to_string(scale);
       else if (key == "rope_dims") p[key] = std::to_string(rope_dims);
+      else if (key == "bits" && kind == CodecKind::kE8V2) p[key] = detail::float_text(rate);
       else if (key == "bits") p[key] = std::to_string(bits);
       else if (key == "group") p[key] = std::to_string(group);
       else if (key == "tensor_scale") p[key] = detail::float_text(tensor_scale);
@@ -251,6 +257,7 @@ inline std::string CodecSpec::name() const {
     case CodecKind::kV4Native: return detail::concat("v4_native_d", dim, "_rope", rope_dims);
     case CodecKind::kInt: return detail::concat("int", bits, "_g", group, "_d", dim);
     case CodecKind::kLloydMax: return detail::concat("lloydmax", bits, "_d", dim);
+    case CodecKind::kE8V2: return detail::concat("e8v2_b", detail::float_text(rate), "_d", dim);
     default: return detail::concat(family(), "_d", dim);
   }
 }

@@ -27,6 +27,7 @@ enum class CodecKind : int32_t {
   kNVFP4 = 7,     ///< E2M1 + E4M3 block scale per 16 + static fp32 tensor scale
   kInt = 8,       ///< asymmetric uniform b bits per group, fp16 scale and zero
   kLloydMax = 9,  ///< random-sign Hadamard, fp16 norm, b-bit Lloyd–Max of N(0,1)
+  kE8V2 = 10,     ///< format v2: Hadamard, 8-bit log scale, zoned E8 Voronoi blocks
 };
 
 enum class LatticeKind : int32_t { kE8 = 0, kD4 = 1, kZ8 = 2 };
@@ -75,6 +76,7 @@ struct CodecSpec {
   int32_t bits = 0;                        ///< int: 2..8; lloydmax: 1..8
   int32_t group = 0;                       ///< int: group size 16..256 dividing dim
   float tensor_scale = 0.0f;               ///< nvfp4: static per-tensor fp32 scale S > 0
+  float rate = 0.0f;                       ///< e8v2: bits per coordinate (record floor(rate·dim/8) B)
   uint16_t format_version = KAKEYA_FORMAT_VERSION;
 
   [[nodiscard]] static CodecSpec make_lattice(LatticeKind l, int32_t dim, int32_t q,
@@ -109,6 +111,11 @@ struct CodecSpec {
   [[nodiscard]] static CodecSpec make_lloydmax(int32_t dim, int32_t bits) {
     CodecSpec c = of(CodecKind::kLloydMax, dim);
     c.bits = bits;
+    return c;
+  }
+  [[nodiscard]] static CodecSpec make_e8v2(int32_t dim, float bits_per_coord) {
+    CodecSpec c = of(CodecKind::kE8V2, dim);
+    c.rate = bits_per_coord;
     return c;
   }
 

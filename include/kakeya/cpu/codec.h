@@ -72,6 +72,9 @@ class FirstFailure {
                       " cannot be stored in scale format '", to_string(spec.scale), "'",
                       spec.scale == ScaleFormat::kBF16 ? "" : " (fp16 max 65504)",
                       "; use scale='bf16' or rescale the input");
+      if (spec.kind == CodecKind::kE8V2)
+        return concat("x row ", r, ": the RMS of the rotated vector (", d.value,
+                      ") exceeds the e8v2 scale range (2^17.875) of ", spec.name(), "; rescale the input");
       return concat("x row ", r, ": max |x| = ", d.value, " overflows the storage format of ", spec.name());
     case Fault::kFp16Overflow:
       return concat("x row ", r, ": magnitude ", d.value, " exceeds the fp16 range (65504) of the ",

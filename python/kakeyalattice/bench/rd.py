@@ -27,6 +27,8 @@ from .._core import KakeyaValueError
 # v1 lattice ranges spanning ~1.5 to ~7.5 bits/coord at every dim.
 E8_QS = (1, 2, 3, 4, 6, 8, 10, 14, 19, 26, 38, 54, 76)
 INT_GROUPS = (32, 64, 128)
+# format v2 (zoned E8 Voronoi) rates, bits per coordinate.
+E8V2_RATES = tuple(3.0 + 0.5 * i for i in range(11))
 
 
 def landscape_codecs(dim: int, calib: np.ndarray | None = None,
@@ -40,6 +42,8 @@ def landscape_codecs(dim: int, calib: np.ndarray | None = None,
         out += [codec("e8", dim, q=q) for q in E8_QS]
     if want("lloydmax") and dim % 8 == 0:
         out += [codec("lloydmax", dim, bits=b) for b in range(1, 9)]
+    if want("e8v2") and dim % 8 == 0 and 32 <= dim <= 1024:
+        out += [codec("e8v2", dim, bits=b) for b in E8V2_RATES]
     if want("int"):
         out += [codec("int", dim, bits=b, group=g) for g in INT_GROUPS if dim % g == 0 for b in range(2, 9)]
     if want("nvfp4") and dim % 16 == 0 and calib is not None:

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// e8v2 (format v2): golden codes of the NumPy float64 reference (tests/golden/
+// make_golden_e8v2.py, tests/reference/e8v2_ref.py) byte for byte and their decodes bit
+// for bit; every rate constructible; re-encoding decodes; corrupt records.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "kakeya/kakeya.h"
+#include "test_util.h"
+
+using namespace kakeya;
+
+namespace {
+std::vector<uint8_t> unhex(const std::string& h) {
+  std::vector<uint8_t> out(h.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
+  return out;
+}
+std::vector<float> floats(const std::string& h) {
+  const auto b = unhex(h);
+  std::vector<float> f(b.size() / 4);
+  std::memcpy(f.data(), b.data(), b.size());
+  return f;
+}
+uint32_t fbits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+CodecSpec e8v2_spec(int32_t dim, const std::string& bits) { return make_codec("e8v2", dim, {{"bits", bits}}); }
+}  // namespace
+
+TEST(E8V2Golden, ReferenceCodesAndDecodes) {
+  std::ifstream in(std::string(KAKEYA_GOLDEN_DIR) + "/golden_e8v2_v1.json");
+  ASSERT_TRUE(in.good()) << "missing golden_e8v2_v1.json";
+  const auto j = nlohmann::json::parse(in);
+  int ncases = 0;
+  for (const auto& c : j["cases"]) {
+    const auto spec = e8v2_spec(c["dim"].get<int>(), c["bits"].get<std::string>());
+    const int64_t rows = c["rows"].get<int64_t>();
+    const int64_t cb = spec.code_bytes();
+    ASSERT_EQ(cb, c["code_bytes"].get<int64_t>()) << spec.name();
+    const E8V2Layout lay = e8v2_layout(spec);
+    const auto alloc = c["allocation"].get<std::vector<int>>();
+    ASSERT_EQ(static_cast<int>(alloc.size()), lay.nblocks);
+    for (int k = 0; k < lay.nblocks; ++k) ASSERT_EQ(alloc[k], lay.block_bits[k]) << spec.name() << " block " << k;
+    const auto x = floats(c["x_f32_le_hex"].get<std::string>());
+    const auto want = unhex(c["codes_hex"].get<std::string>());
+    std::vector<uint8_t> got(want.size(), 0xEE);
+    cpu::encode<float>(spec, contiguous<const float>(x.data(), rows, spec.dim), {got.data(), rows, cb});
+    for (int64_t r = 0; r < rows; ++r)
+      EXPECT_EQ(0, std::memcmp(&got[r * cb], &want[r * cb], cb)) << spec.name() << " row " << r;
+    const auto xh = floats(c["xhat_f32_le_hex"].get<std::string>());
+    std::vector<float> out(x.size());
+    cpu::decode<float>(spec, {want.data(), rows, cb}, contiguous(out.data(), rows, spec.dim));
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(fbits(out[i]), fbits(xh[i])) << spec.name() << " element " << i;
+    ++ncases;
+  }
+  EXPECT_GE(ncases, 8);
+}
+
+TEST(E8V2Spec, EveryRateConstructible) {
+  for (int dim : {32, 128, 512, 1024}) {
+    for (int q = 12; q <= 32; ++q) {
+      const float bits = q * 0.25f;
+      const CodecSpec s = CodecSpec::make_e8v2(dim, bits);
+      ASSERT_NO_THROW(s.validate()) << dim << " " << bits;
+      EXPECT_LE(s.bits_per_vector(), static_cast<int64_t>(bits * dim));
+      EXPECT_EQ(s.code_bytes() * 8, s.bits_per_vector());
+      const E8V2Layout l = e8v2_layout(s);
+      int64_t used = kE8V2ScaleBits;
+      for (int k = 0; k < l.nblocks; ++k) {
+        ASSERT_GE(l.block_bits[k], detail::kE8V2BMin);
+        ASSERT_LE(l.block_bits[k], detail::kE8V2BMax);
+        EXPECT_EQ(l.block_pos[k], used);
+        used += l.block_bits[k];
+      }
+      EXPECT_LE(used, s.bits_per_vector());
+      EXPECT_GT(used, s.bits_per_vector() - 8 - l.nblocks) << "allocation leaves too much unused";
+      // params round trip
+      const CodecSpec t = make_codec(s.family(), dim, s.params());
+      EXPECT_EQ(t.rate, s.rate);
+      EXPECT_EQ(t.code_bytes(), s.code_bytes());
+    }
+  }
+  EXPECT_EQ(e8v2_spec(512, "6").code_bytes(), 384);
+  EXPECT_EQ(e8v2_spec(512, "6").name(), "e8v2_b6_d512");
+}
+
+TEST(E8V2Spec, InvalidArguments) {
+  const auto msg = [](int dim, const std::string& b) {
+    try {
+      (void)e8v2_spec(dim, b);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const char* b : {"2", "9", "nan", "-1"}) {
+    const std::string m = msg(128, b);
+    EXPECT_NE(m.find("bits"), std::string::npos) << b << ": " << m;
+    EXPECT_NE(m.find("dim"), std::string::npos) << b << ": " << m;
+  }
+  for (int dim : {24, 36, 1032}) EXPECT_NE(msg(dim, "6").find("dim"), std::string::npos) << dim;
+  EXPECT_NE(msg(128, "abc").find("bits"), std::string::npos);
+}
+
+TEST(E8V2Codec, ReencodeDecodedIsIdentical) {
+  for (const auto& [dim, bits] : std::vector<std::pair<int, std::string>>{{128, "4"}, {512, "6.5"}, {32, "8"}}) {
+    const CodecSpec s = e8v2_spec(dim, bits);
+    const int64_t rows = 64, cb = s.code_bytes();
+    const auto x = kt::gaussian(rows, dim, 7);
+    const auto rt = kt::roundtrip(s, x, rows);
+    const E8V2Layout l = e8v2_layout(s);
+    std::vector<uint8_t> again(cb), tmp(cb);
+    int same_search = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = &rt.xhat[r * dim];
+      const uint8_t* c = &rt.codes[r * cb];
+      ASSERT_TRUE(e8v2_encode(l, xr, tmp.data(), again.data(), c[0]).ok());
+      EXPECT_EQ(0, std::memcmp(again.data(), c, cb)) << s.name() << " row " << r << " (scale held)";
+      ASSERT_TRUE(e8v2_encode(l, xr, tmp.data(), again.data()).ok());
+      same_search += std::memcmp(again.data(), c, cb) == 0;
+    }
+    EXPECT_GE(same_search, rows * 3 / 4) << s.name() << " (with the scale search)";
+    // determinism: the same codes again
+    const auto rt2 = kt::roundtrip(s, x, rows);
+    EXPECT_EQ(rt.codes, rt2.codes);
+  }
+}
+
+TEST(E8V2Codec, ZeroNonFiniteAndOverflow) {
+  const CodecSpec s = e8v2_spec(64, "5");
+  std::vector<float> x(64, 0.0f);
+  auto rt = kt::roundtrip(s, x, 1);
+  for (uint8_t b : rt.codes) EXPECT_EQ(b, 0);
+  for (float v : rt.xhat) EXPECT_EQ(v, 0.0f);
+  std::vector<uint8_t> codes(s.code_bytes());
+  x[3] = NAN;
+  EXPECT_THROW(cpu::encode<float>(s, contiguous<const float>(x.data(), 1, 64), {codes.data(), 1, s.code_bytes()}),
+               InvalidArgument);
+  std::fill(x.begin(), x.end(), 1e30f);
+  try {
+    cpu::encode<float>(s, contiguous<const float>(x.data(), 1, 64), {codes.data(), 1, s.code_bytes()});
+    FAIL() << "no error for an RMS above the scale range";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("scale range"), std::string::npos) << e.what();
+  }
+}
+
+TEST(E8V2Codec, CorruptRecordsDecodeFinite) {
+  std::mt19937 g(3);
+  for (const auto& [dim, bits] : std::vector<std::pair<int, std::string>>{{128, "3"}, {256, "6"}, {1024, "8"}}) {
+    const CodecSpec s = e8v2_spec(dim, bits);
+    const int64_t rows = 200, cb = s.code_bytes();
+    std::vector<uint8_t> codes(rows * cb);
+    for (auto& b : codes) b = static_cast<uint8_t>(g());
+    std::vector<float> out(rows * dim);
+    std::vector<uint8_t> bad(rows, 9);
+    cpu::decode<float>(s, {codes.data(), rows, cb}, contiguous(out.data(), rows, dim), bad.data());
+    for (float v : out) ASSERT_TRUE(std::isfinite(v));
+    for (uint8_t b : bad) EXPECT_EQ(b, 0);  // e8v2 has no reserved codes
+  }
+}
+
+TEST(E8V2Codec, GaussianDistortion) {
+  // dB from Shannon with every side bit counted (quick check; tests/python has the full one).
+  for (const auto& [dim, bits] : std::vector<std::pair<int, std::string>>{{128, "4"}, {512, "6"}}) {
+    const CodecSpec s = e8v2_spec(dim, bits);
+    const int64_t rows = 256;
+    const auto x = kt::gaussian(rows, dim, 11);
+    const auto rt = kt::roundtrip(s, x, rows);
+    const double rel = kt::rel_mse(x, rt.xhat, rows, dim);
+    const double db = 10 * std::log10(rel) + 20 * s.bits_per_coord() * std::log10(2.0);
+    EXPECT_LT(db, 3.0) << s.name();
+  }
+}
