@@ -304,7 +304,9 @@ void check_random_records(const CodecSpec& spec, std::mt19937& g) {
   }
   // Both outcomes occur, so both branches above were exercised.
   EXPECT_GT(valid, 0);
-  if (spec.kind != CodecKind::kBF16) {
+  // bf16 and e8v2 have no invalid records: every bit pattern is a value / a codeword
+  // (e8v2's Voronoi indices fill their fields; scale byte 0 is the zero vector).
+  if (spec.kind != CodecKind::kBF16 && spec.kind != CodecKind::kE8V2) {
     EXPECT_GT(corrupt, 0);
   }
   if (spec.kind == CodecKind::kLattice) {
@@ -469,7 +471,9 @@ TEST(Codec, ThreadCountDoesNotChangeBytes) {
 TEST(Families, DecodeThenEncodeIsStable) {
   for (const auto& fam : codec_families()) {
     const std::string name = fam.name;
-    if (fam.kind == CodecKind::kLattice || name == "lloydmax") continue;
+    // lloydmax re-derives its norm and e8v2 re-searches its scale: neither is idempotent
+    // by design (test_e8v2.cpp checks e8v2 with the scale held).
+    if (fam.kind == CodecKind::kLattice || name == "lloydmax" || name == "e8v2") continue;
     const bool values_only = name == "v4_native" || name == "v41_mxfp8";
     CodecParams p;
     if (fam.kind == CodecKind::kNVFP4) p = {{"tensor_scale", "0.01"}};

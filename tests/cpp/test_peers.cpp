@@ -90,7 +90,7 @@ TEST(Peers, BitsPerVectorAtD512) {
 // ------------------------------------------------------------------------- factory
 TEST(Factory, EveryNameBuildsAndParamsRoundTrip) {
   const std::set<std::string> want = {"e8",    "d4",    "z",     "fp8_per64", "v4_native", "v41_mxfp8",
-                                      "bf16",  "nvfp4", "mxfp4", "mxfp8",     "int",       "lloydmax"};
+                                      "bf16",  "nvfp4", "mxfp4", "mxfp8",     "int",       "lloydmax", "e8v2"};
   const auto names = codec_names();
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), want);
   EXPECT_EQ(names.size(), want.size()) << "duplicate names";
@@ -298,8 +298,9 @@ TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
               << e.what();
         }
       }
-      // Every format has a detectable corruption and random bytes hit it.
-      EXPECT_GT(flagged_total, 0);
+      // Every format but e8v2 has a detectable corruption and random bytes hit it (every
+      // e8v2 bit pattern is a codeword).
+      if (s.kind != CodecKind::kE8V2) EXPECT_GT(flagged_total, 0);
     }
   }
 }
@@ -415,6 +416,8 @@ TEST(Peers, DecodeThenEncodeReproducesTheRecord) {
        "offset groups (|min| >> max - min): the fp16 zero's rounding error exceeds half a step, so the "
        "min's code is not 0 and the re-derived zero / scale differ"},
       {"lloydmax", "the record stores ||x||; the decoded vector's norm is ||Q(u)||·n/sqrt(D) != n"},
+      {"e8v2", "the scale index is searched again (i0 - 1, i0, i0 + 1 by error): a decoded vector can pick a "
+               "neighbouring scale; with the scale held it re-encodes identically (test_e8v2.cpp)"},
   };
   for (int32_t dim : {128, 512}) {
     const int64_t rows = 1200;
