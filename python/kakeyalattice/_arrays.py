@@ -2,11 +2,11 @@
 """Array plumbing: numpy / torch inputs to 2-D row views the C++ core accepts."""
 from __future__ import annotations
 
-from ._core import KakeyaTypeError, KakeyaValueError
-
 from typing import Any
 
 import numpy as np
+
+from ._core import KakeyaTypeError, KakeyaValueError
 
 try:  # optional: numpy bfloat16
     import ml_dtypes as _ml

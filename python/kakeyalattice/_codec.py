@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._core import KakeyaTypeError, KakeyaValueError
 from ._arrays import as_rows, dtype_tag, empty_out, is_torch, numpy_input, to_float32_rows
+from ._core import KakeyaTypeError, KakeyaValueError
 
 _LATTICES = ("e8", "d4", "z")
 _SCALES = ("bf16", "fp16", "norm_qmax")

@@ -9,9 +9,8 @@ synchronisation per call; pass check=False to skip it).
 """
 from __future__ import annotations
 
-from ._core import KakeyaCorruptCode, KakeyaTypeError, KakeyaValueError
-
 from . import _core
+from ._core import KakeyaCorruptCode, KakeyaTypeError, KakeyaValueError
 
 
 def _require_cuda() -> None:
@@ -43,7 +42,7 @@ def encode(codec, x, check: bool = True):
     _require_cuda()
     import torch
 
-    tag = _tag(x.dtype)
+    _tag(x.dtype)  # a clear dtype error before any allocation
     lead = tuple(x.shape[:-1])
     r = _rows(x.detach(), codec.dim, "x")
     codes = torch.empty((r.shape[0], codec.code_bytes), dtype=torch.uint8, device=x.device)

@@ -12,15 +12,13 @@ measures what a codec does to one attention layer against a bf16 cache.
 """
 from __future__ import annotations
 
-from ._core import KakeyaTypeError, KakeyaValueError
-
 import math
 
 import numpy as np
 
 from . import _core
-from ._arrays import is_torch
 from ._codec import BF16Codec, CodecBase
+from ._core import KakeyaTypeError, KakeyaValueError
 
 
 class PagedCache:

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "kakeya/gpu/codec.h"
-#include "kakeya/detail/cuda_programs.cuh"
+#include "cuda_programs.cuh"
 #include "kakeya/kakeya.h"
 
 using namespace kakeya;

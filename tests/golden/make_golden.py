@@ -19,8 +19,9 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "reference"))
-import kakeya_ref as ref  # noqa: E402
 import peers_ref as peers  # noqa: E402
+
+import kakeya_ref as ref  # noqa: E402
 
 
 def adversarial(dim: int, rng: np.random.Generator) -> np.ndarray:

@@ -28,8 +28,12 @@ def adversarial(dim: int, rng: np.random.Generator, bits: float) -> np.ndarray:
     rows.append(rng.standard_normal(dim) * 1e-30)                        # tiny (scale clamps at 1)
     rows.append(np.full(dim, 1e-45))                                     # subnormal float32
     rows.append(rng.standard_normal(dim) * 3e4)                          # large, in range
-    sp = np.zeros(dim); sp[rng.integers(dim)] = 1000.0; rows.append(sp)  # one spike
-    sp2 = rng.standard_normal(dim) * 0.01; sp2[:3] = [50.0, -70.0, 90.0]; rows.append(sp2)
+    sp = np.zeros(dim)  # one spike
+    sp[rng.integers(dim)] = 1000.0
+    rows.append(sp)
+    sp2 = rng.standard_normal(dim) * 0.01
+    sp2[:3] = [50.0, -70.0, 90.0]
+    rows.append(sp2)
     rows.append(np.where(np.arange(dim) % 2 == 0, 0.5, -0.5))            # half-integer grid
     rows.append(np.round(rng.standard_normal(dim) * 4) / 2)              # half-integers: ties
     rows.append(np.ones(dim))                                            # constant: one Hadamard spike

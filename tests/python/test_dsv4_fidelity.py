@@ -8,18 +8,29 @@ from dataclasses import replace
 import ml_dtypes
 import numpy as np
 import pytest
-
-import kakeyalattice as kl
-import kakeya_ref as ref
 import v4_record_ref as v4ref
+
+import kakeya_ref as ref
+import kakeyalattice as kl
 from kakeyalattice.dsv4 import STREAMS, V4FlashConfig, config_from_json
 from kakeyalattice.dsv4.config import V4_FLASH_COMPRESS_RATIOS
-from kakeyalattice.dsv4.kv import (attn_norm, compress_kv, compressor_inv_frequencies, kv_streams,
-                                   layer_inv_frequencies, window_kv)
+from kakeyalattice.dsv4.kv import (
+    attn_norm,
+    compress_kv,
+    compressor_inv_frequencies,
+    kv_streams,
+    layer_inv_frequencies,
+    window_kv,
+)
 from kakeyalattice.dsv4.precision import bf16_round, fp8_act_quant, ue8m0_scale
 from kakeyalattice.dsv4.rope import apply_rope, inv_frequencies
 from kakeyalattice.dsv4.safetensors import dequantize_fp8, write_safetensors
-from kakeyalattice.dsv4.weights import ShardIndex, expected_tensors, load_layer_weights, random_layer_weights
+from kakeyalattice.dsv4.weights import (
+    ShardIndex,
+    expected_tensors,
+    load_layer_weights,
+    random_layer_weights,
+)
 from kakeyalattice.stage075.driver import resolve_config, v4_record_info
 
 CFG = V4FlashConfig()
@@ -224,7 +235,7 @@ def _write_layer(path, layer, kind, cfg, scale_dtype, rng, drop=(), override=Non
     """A tiny V4-layout shard for one layer: FP8 matrices with E8M0 or F32 tile scales."""
     t = {}
     exps = {}
-    for name, (shape, dtypes) in expected_tensors(layer, kind, cfg).items():
+    for name, (shape, _dtypes) in expected_tensors(layer, kind, cfg).items():
         if len(shape) == 2 and name.endswith(".weight"):
             tiles = (-(-shape[0] // 128), -(-shape[1] // 128))
             e = rng.integers(118, 124, size=tiles).astype(np.uint8)

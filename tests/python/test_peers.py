@@ -8,10 +8,10 @@ import pathlib
 import sys
 
 import numpy as np
+import peers_ref
 import pytest
 
 import kakeyalattice as kl
-import peers_ref
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "golden"))

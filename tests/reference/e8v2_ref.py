@@ -20,6 +20,7 @@ Summary of the format (D = dim, a multiple of 8; bits = target bits per coordina
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 BLOCK = 8
@@ -429,7 +430,7 @@ def encode(x: np.ndarray, dim: int, bits: float, scale_index: np.ndarray | None 
         s = 2.0 ** ((i - 128) * SCALE_STEP_LOG2)
         u = y / s[:, None]
         zs, ws, err = [], [], np.zeros(n)
-        for k, (b, vor, steps, pos) in enumerate(lay):
+        for k, (_b, vor, steps, _pos) in enumerate(lay):
             z, p, e = encode_blocks(u[:, 8 * k: 8 * k + 8], vor, steps, search)
             zs.append(z)
             ws.append(vor.digits(p))
@@ -446,7 +447,7 @@ def encode(x: np.ndarray, dim: int, bits: float, scale_index: np.ndarray | None 
         best_err = np.where(better, err, best_err)
     bitbuf = np.zeros((n, 8 * nbytes), dtype=np.uint8)
     _put(bitbuf, 0, SCALE_BITS, np.where(zero, 0, best[0]))
-    for k, (b, vor, steps, pos) in enumerate(lay):
+    for k, (b, vor, _steps, pos) in enumerate(lay):
         j = zone_bits(b)
         _put(bitbuf, pos, j, np.where(zero, 0, best[1][k]))
         at = pos + j

@@ -23,10 +23,10 @@ group (64); lloydmax bits (4). Values may be given as numbers or as text.
 """
 from __future__ import annotations
 
+import lloydmax_levels
 import numpy as np
 
 import kakeya_ref as kref
-import lloydmax_levels
 
 F32 = np.float32
 NAMES = ("v4_native", "v41_mxfp8", "mxfp8", "mxfp4", "nvfp4", "int", "lloydmax")
@@ -404,7 +404,6 @@ def _lloydmax_encode(x: np.ndarray, dim: int, p: dict) -> np.ndarray:
 
 
 def _lloydmax_decode(codes: np.ndarray, dim: int, p: dict):
-    rows = codes.shape[0]
     bits = p["bits"]
     n16 = codes[:, :2].copy().view("<u2")[:, 0]
     nf = f16_value(n16)

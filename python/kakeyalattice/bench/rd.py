@@ -36,7 +36,10 @@ def landscape_codecs(dim: int, calib: np.ndarray | None = None,
     """The settings the landscape measures at `dim` (those valid for it). nvfp4's static
     tensor scale is calibrated on `calib` (required for nvfp4)."""
     fams = set(families) if families is not None else None
-    want = (lambda f: fams is None or f in fams)
+
+    def want(f: str) -> bool:
+        return fams is None or f in fams
+
     out: list[CodecBase] = []
     if want("e8"):
         out += [codec("e8", dim, q=q) for q in E8_QS]

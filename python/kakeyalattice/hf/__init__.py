@@ -27,7 +27,6 @@ from .attention import hook_state, register_attention  # noqa: E402,F401
 from .cache import KakeyaCache, KakeyaLayer  # noqa: E402,F401
 
 
-
 def cache_argument(model) -> str:
     """The keyword under which this transformers version's model.forward / generate takes a
     cache: "cache" (transformers >= 5.2x, where past_key_values is deprecated) or

@@ -22,7 +22,6 @@ from ..bench.rd import landscape_codecs, shannon_db
 from .stats import mean_ci
 from .thresholds import THRESHOLDS
 
-
 # e8v2's encoder is a search (slow on the CPU today): the report measures it at these rates.
 E8V2_RATES = (4.0, 5.0, 6.0, 7.0, 8.0)
 
