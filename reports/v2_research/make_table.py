@@ -5,16 +5,13 @@ for f in sorted(glob.glob("tune_*.json")):
     for k, (db, f0, r, ov) in json.load(open(f)).items():
         base, J = map(int, k.split(","))
         t[(base, J)] = (f0, r, 1.0, db)
+refined = {}
 for f in sorted(glob.glob("tune3_*.json")) + sorted(glob.glob("tune4_*.json")):
     for b, c in json.load(open(f)).items():
-        t[(c["base"], c["J"])] = (c["f0"], c["ratio"], c["tail"], c["db"])
-# also parse finished lines of running tune3 logs
-for f in glob.glob("t3*.log") + glob.glob("t4*.log"):
-    for line in open(f):
-        m = re.match(r"(\d+) (\{.*\})", line)
-        if m:
-            c = eval(m.group(2))
-            t[(c["base"], c["J"])] = (c["f0"], c["ratio"], c["tail"], c["db"])
+        k = (c["base"], c["J"])
+        if k not in refined or c["db"] < refined[k][3]:
+            refined[k] = (c["f0"], c["ratio"], c["tail"], c["db"])
+t.update(refined)
 rows = []
 for b in range(17, 67):
     js = [(b - 1) % 4 + 1] + ([5] if (b - 1) % 4 == 0 else [])
