@@ -534,6 +534,15 @@ def self_test(verbose: bool = True) -> None:
         bound = (np.abs(vor.A) * (vor.mod - 1)[:, None]).sum(axis=0).max()
         assert bound < 2048, b                       # |q_i| < 2^11: q + TIE exact in float32
     say("every table entry: |q_i| < 2^11 for all digit vectors: ok")
+    # 3b. the block encoder against brute force over all 2^22 codewords of a 22-bit block
+    vor, steps = block_config(22)
+    grids = np.meshgrid(*[np.arange(int(mm)) for mm in vor.mod], indexing="ij")
+    P = vor.point(np.stack([g.ravel() for g in grids], axis=1))
+    u = rng.standard_normal((40, 8)) * 1.1
+    e = encode_blocks(u, vor, steps)[2]
+    exact = np.array([min(((u[k] - st * P) ** 2).sum(axis=1).min() for st in steps) for k in range(len(u))])
+    assert np.all(e <= exact + 1e-12)
+    say("block encoder = brute-force nearest of all 2^22 codewords (40 random 22-bit blocks): ok")
     # 4. allocation fills the record and never exceeds it
     for dim in (32, 40, 128, 384, 512, 1024):
         for bits in np.arange(3.0, 8.01, 0.25):
