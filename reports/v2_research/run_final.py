@@ -3,7 +3,12 @@ Gaussian: D=128 (n=2000) and 512 (n=500), bits 3..8 step 0.25.  Real K/V (MiniLM
 per-layer mean from passages 0-3, codec on passages 4-7 (every 4th token), LM at b = 3..8 bits
 and e8v2 at the same bits per vector (rounded down to whole bytes)."""
 import json, math, sys, time, numpy as np
-import e8v2_ref as E, e8lib as L
+import pathlib
+import sys
+
+# the reference codec lives in tests/reference (one copy in the tree)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "reference"))
+import e8v2_ref as E, e8lib as L  # noqa: E402
 from study2 import lloydmax
 lms = {int(k): np.array(v) for k, v in json.load(open("lloydmax_tables.json")).items()}
 what = sys.argv[1]
