@@ -653,3 +653,22 @@ TEST(Lattice, NoRecordDecodesToInfinity) {
     EXPECT_NEAR(y[3] / 1.0e30f, 1.0f, 0.05f);
   }
 }
+
+TEST(Peers, InputsNearTheFloatLimitEncodeToFiniteRecords) {
+  // x = ±FLT_MAX rounds to E4M3 256 under V4's ceil scale 2^120 (256·2^120 = 2^128): the
+  // element saturates one step down so the record still decodes to finite values.
+  for (const char* fam : {"v4_native", "v41_mxfp8", "fp8_per64", "mxfp8", "mxfp4"}) {
+    const CodecSpec s = make_codec(fam, 128, {});
+    SCOPED_TRACE(s.name());
+    std::vector<float> x(128, 1.0f);
+    x[0] = std::numeric_limits<float>::max();
+    x[1] = -std::numeric_limits<float>::max();
+    const auto c = encode_all(s, x, 1);
+    uint8_t bad = 7;
+    const auto y = decode_all(s, c, 1, &bad);
+    EXPECT_EQ(bad, 0);
+    for (float v : y) EXPECT_TRUE(std::isfinite(v));
+    EXPECT_GT(y[0], 0.7f * std::numeric_limits<float>::max());  // mxfp4: 6·2^125 = 0.75·FLT_MAX
+    EXPECT_LT(y[1], -0.7f * std::numeric_limits<float>::max());
+  }
+}

@@ -49,7 +49,7 @@ template <class In>
     if (!detail::is_finite(s)) return Status::kInvalidInput;
     format::store_u16(scales + 2 * g, s16);
     for (int k = 0; k < kFP8Group; ++k)
-      vals[g * kFP8Group + k] = float_to_e4m3(element<In>::to_float(x[g * kFP8Group + k]) / s);
+      vals[g * kFP8Group + k] = e4m3_fit_product(float_to_e4m3(element<In>::to_float(x[g * kFP8Group + k]) / s), s);
   }
   return Status::kOk;
 }

@@ -77,12 +77,13 @@ KAKEYA_HD void block_scale(const BlockScaledLayout& l, float amax, uint8_t* byte
 }
 
 /// Element code of a finite value v in a group of element scale sf (inv from
-/// block_scale_inverse): cast(v / sf), 0 when sf = 0. E4M3 codes are bytes, E2M1 codes
-/// nibbles.
+/// block_scale_inverse): cast(v / sf), 0 when sf = 0, saturated so that value · sf stays
+/// finite (formats.h e4m3_fit_product). E4M3 codes are bytes, E2M1 codes nibbles.
 [[nodiscard]] KAKEYA_HD uint8_t block_scaled_code(const BlockScaledLayout& l, float v, float sf,
                                                   float inv) noexcept {
   const float q = sf > 0.0f ? (l.rule == ScaleRule::kE4M3Tensor ? v / sf : v * inv) : 0.0f;
-  return l.elem == ElemFormat::kE4M3 ? float_to_e4m3(q) : float_to_e2m1(q);
+  return l.elem == ElemFormat::kE4M3 ? e4m3_fit_product(float_to_e4m3(q), sf)
+                                     : e2m1_fit_product(float_to_e2m1(q), sf);
 }
 
 /// Decoded value of element code c (byte or nibble) of a group with element scale sf;

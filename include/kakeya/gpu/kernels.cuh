@@ -402,7 +402,7 @@ __global__ void fp8_encode_kernel(Fp8Geometry g, StridedBatch<const In> x, Dst c
   uint32_t w[2] = {0u, 0u};
 #pragma unroll
   for (int k = 0; k < 8; ++k)
-    w[k / 4] |= static_cast<uint32_t>(bad ? 0 : float_to_e4m3(v[k] / s)) << (8 * (k % 4));
+    w[k / 4] |= static_cast<uint32_t>(bad ? 0 : e4m3_fit_product(float_to_e4m3(v[k] / s), s)) << (8 * (k % 4));
   if (word_io) {
     reinterpret_cast<uint32_t*>(vals)[0] = w[0];
     reinterpret_cast<uint32_t*>(vals)[1] = w[1];

@@ -170,6 +170,19 @@ inline constexpr float kE2M1Max = 6.0f;
 }
 
 // ---------------------------------------------------------------------------------
+// Saturation at the float32 limit: an element code whose value times its block scale
+// would overflow float32 (only possible for inputs within a rounding step of FLT_MAX)
+// is replaced by the next smaller magnitude, so every record an encoder writes decodes
+// to finite values. One step always suffices (the next magnitude is <= 15/16 of it).
+
+[[nodiscard]] KAKEYA_HD uint8_t e4m3_fit_product(uint8_t c, float s) noexcept {
+  return (c & 0x7fu) != 0 && !detail::is_finite(e4m3_to_float(c) * s) ? static_cast<uint8_t>(c - 1) : c;
+}
+[[nodiscard]] KAKEYA_HD uint8_t e2m1_fit_product(uint8_t c, float s) noexcept {
+  return (c & 7u) != 0 && !detail::is_finite(e2m1_to_float(c) * s) ? static_cast<uint8_t>(c - 1) : c;
+}
+
+// ---------------------------------------------------------------------------------
 // Power-of-two (UE8M0) scale rules. Both return the E8M0 byte e, value 2^(e-127).
 
 /// Biased exponent of 2^ceil(log2 y) for finite y > 0 (DeepSeek-V4's "ue8m0" rule),
