@@ -17,22 +17,9 @@
 using namespace kakeya;
 
 namespace {
-std::vector<uint8_t> unhex(const std::string& h) {
-  std::vector<uint8_t> out(h.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
-  return out;
-}
-std::vector<float> floats(const std::string& h) {
-  const auto b = unhex(h);
-  std::vector<float> f(b.size() / 4);
-  std::memcpy(f.data(), b.data(), b.size());
-  return f;
-}
-uint32_t fbits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
+using kt::unhex;
+const auto floats = kt::floats_from_hex;
+const auto fbits = kt::bits_of;
 CodecSpec e8v2_spec(int32_t dim, const std::string& bits) { return make_codec("e8v2", dim, {{"bits", bits}}); }
 }  // namespace
 

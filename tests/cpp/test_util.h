@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -36,6 +38,24 @@ inline RoundTrip roundtrip(const kakeya::CodecSpec& spec, const std::vector<floa
 inline double rel_mse(const std::vector<float>& x, const std::vector<float>& y, int64_t rows, int64_t dim) {
   return kakeya::cpu::rel_mse<float, float>(kakeya::contiguous<const float>(x.data(), rows, dim),
                                             kakeya::contiguous<const float>(y.data(), rows, dim));
+}
+
+/// Golden files: bytes from a hex string, little-endian float32s from hex, a float's bits.
+inline std::vector<uint8_t> unhex(const std::string& h) {
+  std::vector<uint8_t> out(h.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
+  return out;
+}
+inline std::vector<float> floats_from_hex(const std::string& h) {
+  const auto b = unhex(h);
+  std::vector<float> f(b.size() / 4);
+  std::memcpy(f.data(), b.data(), b.size());
+  return f;
+}
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
 }
 
 }  // namespace kt
