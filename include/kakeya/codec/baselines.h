@@ -29,6 +29,13 @@ inline constexpr int32_t kFP8Group = 64;
   return float_to_bf16_up(amax / kE4M3Max);
 }
 
+/// The scale a stored bf16 group scale stands for; false for a negative, NaN or
+/// infinite one (a corrupt record).
+[[nodiscard]] KAKEYA_HD bool fp8_group_scale_value(uint16_t s16, float* s) noexcept {
+  *s = bf16_to_float(s16);
+  return !(s16 & 0x8000u) && detail::is_finite(*s);
+}
+
 /// E4M3-per-64 encode of n coordinates (n a multiple of 64) into `scales` (n/64 bf16,
 /// little-endian) and `vals` (n bytes).
 template <class In>
@@ -59,16 +66,14 @@ template <class Out>
                                                 int32_t n, Out* out) noexcept {
   Status st = Status::kOk;
   for (int32_t g = 0; g < n / kFP8Group; ++g) {
-    const uint16_t s16 = format::load_u16(scales + 2 * g);
-    float s = bf16_to_float(s16);
-    if ((s16 & 0x8000u) || !detail::is_finite(s)) {
+    float s = 0.0f;
+    if (!fp8_group_scale_value(format::load_u16(scales + 2 * g), &s)) {
       st = Status::kCorruptCode;
       s = 0.0f;
     }
     for (int k = 0; k < kFP8Group; ++k) {
-      const uint8_t c = vals[g * kFP8Group + k];
-      float v = e4m3_to_float(c) * s;
-      if ((c & 0x7fu) == 0x7fu || !detail::is_finite(v)) {  // NaN code, or a product that overflows
+      float v = 0.0f;
+      if (!e4m3_scaled_value(vals[g * kFP8Group + k], s, &v)) {
         st = Status::kCorruptCode;
         v = 0.0f;
       }

@@ -91,10 +91,7 @@ KAKEYA_HD void block_scale(const BlockScaledLayout& l, float amax, uint8_t* byte
 /// encoder never writes either).
 [[nodiscard]] KAKEYA_HD bool block_scaled_value(const BlockScaledLayout& l, uint8_t c, float sf,
                                                 float* v) noexcept {
-  if (l.elem == ElemFormat::kE4M3) {
-    *v = e4m3_to_float(c) * sf;
-    return (c & 0x7fu) != 0x7fu && detail::is_finite(*v);
-  }
+  if (l.elem == ElemFormat::kE4M3) return e4m3_scaled_value(c, sf, v);
   *v = e2m1_to_float(c) * sf;
   return detail::is_finite(*v);
 }

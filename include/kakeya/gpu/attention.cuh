@@ -64,8 +64,8 @@ struct FP8Reader {
       ok = ok && (vals[k] & 0x7fu) != 0x7fu;
       v[k] = e4m3_to_float(vals[k]);
     }
-    const float s = bf16_to_float(s16);
-    ok = ok && !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
+    float s = 0.0f;
+    ok = fp8_group_scale_value(s16, &s) && ok;
     return s;
   }
 };

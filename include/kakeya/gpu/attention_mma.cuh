@@ -167,8 +167,7 @@ struct MmaFP8Dec {
   __device__ __forceinline__ bool factor(const uint8_t* slot, int32_t off, int32_t g, float& c) const {
     const uint8_t* p = slot + off + 2 * g;
     const uint16_t s16 = static_cast<uint16_t>(p[0] | (p[1] << 8));
-    c = bf16_to_float(s16);
-    return !(s16 & 0x8000u) && kakeya::detail::is_finite(c);
+    return fp8_group_scale_value(s16, &c);
   }
 };
 

@@ -427,9 +427,8 @@ __global__ void fp8_decode_kernel(Fp8Geometry g, ConstCodeBatch codes, StridedBa
   bool ok = true;
   if (live) {
     const uint8_t* rec = codes.row(row);
-    const uint16_t s16 = format::load_u16(rec + 2 * (c / 8));
-    const float s = bf16_to_float(s16);
-    ok = !(s16 & 0x8000u) && kakeya::detail::is_finite(s);
+    float s = 0.0f;
+    ok = fp8_group_scale_value(format::load_u16(rec + 2 * (c / 8)), &s);
     const uint8_t* vals = rec + BaselineLayout{static_cast<int32_t>(out.cols), 0}.vals_offset() + c * kChunk;
     uint8_t b[8];
     if (word_io) {
@@ -442,8 +441,7 @@ __global__ void fp8_decode_kernel(Fp8Geometry g, ConstCodeBatch codes, StridedBa
     }
 #pragma unroll
     for (int k = 0; k < 8; ++k) {
-      v[k] = e4m3_to_float(b[k]) * s;
-      ok = ok && (b[k] & 0x7fu) != 0x7fu && kakeya::detail::is_finite(v[k]);  // as fp8_per64_decode
+      ok = e4m3_scaled_value(b[k], s, &v[k]) && ok;  // the host rule (formats.h)
     }
   }
   __syncthreads();  // row_bad cleared

@@ -182,6 +182,13 @@ inline constexpr float kE2M1Max = 6.0f;
   return (c & 7u) != 0 && !detail::is_finite(e2m1_to_float(c) * s) ? static_cast<uint8_t>(c - 1) : c;
 }
 
+/// The decode side of the same rule: *v = value(c) · s; false for a NaN E4M3 code or a
+/// product that overflows float32 (a corrupt record: no encoder writes either).
+[[nodiscard]] KAKEYA_HD bool e4m3_scaled_value(uint8_t c, float s, float* v) noexcept {
+  *v = e4m3_to_float(c) * s;
+  return (c & 0x7fu) != 0x7fu && detail::is_finite(*v);
+}
+
 // ---------------------------------------------------------------------------------
 // Power-of-two (UE8M0) scale rules. Both return the E8M0 byte e, value 2^(e-127).
 
