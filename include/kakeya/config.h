@@ -13,6 +13,15 @@
 /// adds golden files under tests/golden/.
 #define KAKEYA_FORMAT_VERSION 1
 
+/// Full unrolling of a short constant-trip loop (so that constant tables fold away).
+#if defined(__CUDACC__) || defined(__HIPCC__) || defined(__clang__)
+#define KAKEYA_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define KAKEYA_UNROLL _Pragma("GCC unroll 8")
+#else
+#define KAKEYA_UNROLL
+#endif
+
 #if defined(__CUDACC__) || defined(__HIPCC__)
 #define KAKEYA_HD __host__ __device__ __forceinline__
 #define KAKEYA_DEVICE_COMPILE 1

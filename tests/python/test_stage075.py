@@ -273,6 +273,41 @@ def test_gaussian_null_is_shared_by_same_size_streams_but_not_aliased():
 
 
 # ----------------------------------------------------------------------------- end to end
+def _synthetic_landscape(ratios: dict, dim: int = 512) -> dict:
+    """A landscape with e8v2 rows at the given {rate: (mean ratio to fp8, half-width)}."""
+    def ci(m, hw):
+        return {"mean": m, "half_width": hw}
+
+    rows = [{"codec": f"e8v2_b{r:g}_d{dim}", "family": "e8v2", "bits_per_vector": int(r * dim / 8) * 8,
+             "bits_per_coord": int(r * dim / 8) * 8 / dim, "ratio_to_fp8": ci(*v), "ratio_to_reference": ci(*v)}
+            for r, v in ratios.items()]
+    rows.append({"codec": "int4_g64", "family": "int", "bits_per_vector": 2304, "bits_per_coord": 4.5,
+                 "ratio_to_fp8": ci(0.1, 0.0), "ratio_to_reference": ci(0.1, 0.0)})  # not e8v2: ignored
+    return {"dim": dim, "rows": rows}
+
+
+def test_e8v2_rate_solver_on_a_synthetic_landscape():
+    from kakeyalattice.stage075.driver import solve_e8v2
+    from kakeyalattice.stage075.landscape import e8v2_rate_min
+
+    land = _synthetic_landscape({5.5: (1.3, 0.05), 5.75: (0.97, 0.10), 6.0: (0.7, 0.02), 6.5: (0.35, 0.01),
+                                 7.0: (1.01, 0.0)})  # 7.0 fails A: nothing below it qualifies for A
+    sol = e8v2_rate_min(land, "fp8")
+    assert sol["A"]["point"] is None and sol["A"]["ci_safe"] is None
+    assert sol["B"]["point"]["codec"] == "e8v2_b5.75_d512"
+    assert sol["B"]["ci_safe"]["codec"] == "e8v2_b6_d512"  # 0.97 + 0.10 > 1.05
+    assert sol["B"]["point"]["cr_vs_fp8"] == pytest.approx(4224 / 2944)
+    land2 = _synthetic_landscape({5.5: (1.3, 0.05), 5.75: (0.97, 0.02), 6.0: (0.7, 0.02)})
+    res = solve_e8v2({"a": land2, "b": land}, {"a": 3, "b": 1})
+    assert res["rate_min"]["a"]["fp8"]["A"]["ci_safe"]["codec"] == "e8v2_b5.75_d512"
+    st = res["strategies"]["fp8"]
+    assert st["A"]["point"] is None  # stream b has no rate for A
+    b = st["B"]["ci_safe"]
+    assert b["uniform"]["codec"] == "e8v2_b6_d512"
+    assert b["per_stream"]["mean_bits"] == pytest.approx((3 * 2944 + 1 * 3072) / 4)
+    assert b["per_stream"]["cr_vs_fp8"] == pytest.approx(4224 / ((3 * 2944 + 3072) / 4))
+
+
 def test_small_end_to_end_run_writes_reports(tmp_path):
     res = run_stage075(n_passages=3, n_tokens=256, q_lo=30, q_hi=45, lattices=("e8",), show=False, command="test")
     files = write_reports(res, tmp_path)
@@ -322,5 +357,11 @@ def test_small_end_to_end_run_writes_reports(tmp_path):
             bits = {k: res["q_min"][k]["pre"][base][t]["point"]["bits"] for k in names}
             want = sum(st["layer_counts"][k] * bits[k] for k in names) / 84
             assert e["per_stream"]["mean_bits"] == pytest.approx(want)
+    # format v2: the rate solver ran on the landscape and the report has its section
+    assert set(res["e8v2"]["rate_min"]) == set(names)
+    rates = sorted({r["bits_per_coord"] for r in res["landscape"]["sliding_window_kv"]["rows"]
+                    if r["family"] == "e8v2"})
+    assert rates == [4.0, 5.0, 5.5, 5.75, 6.0, 6.25, 6.5, 7.0, 8.0]
+    assert "## Format v2 (e8v2): smallest usable rate and compression" in md
     if files.get("plots"):
         assert (tmp_path / "ratio_vs_q.png").exists()

@@ -144,15 +144,13 @@ KAKEYA_HD void nearest_d8(const double* x, double* r) noexcept {
     sum += static_cast<int64_t>(r[t]);
   }
   if (sum & 1) {
-    int col = 0;
-    double best = -1.0;
+    double e[8], mx = 0.0;
     for (int t = 0; t < 8; ++t) {
-      const double e = fabs(x[t] - r[t]);
-      if (e > best) {
-        best = e;
-        col = t;
-      }
+      e[t] = fabs(x[t] - r[t]);
+      mx = e[t] > mx ? e[t] : mx;
     }
+    int col = 7;
+    for (int t = 7; t >= 0; --t) col = e[t] == mx ? t : col;  // the first largest
     r[col] += (x[col] - r[col] >= 0.0) ? 1.0 : -1.0;
   }
 }
@@ -173,37 +171,86 @@ KAKEYA_HD void nearest_e8(const double* x, double* out) noexcept {
   for (int t = 0; t < 8; ++t) out[t] = use_b ? b[t] : a[t];
 }
 
-/// The tie-break offset TIE = c / 4096.
-[[nodiscard]] KAKEYA_HD double tie(int t) noexcept {
-  const double c[8] = {9.0, 11.0, 30.0, 52.0, 125.0, 7.0, 4.0, 3.0};
-  return c[t] / 4096.0;
+/// The tie-break offset TIE = c / 4096: tie_num(t) = c.
+[[nodiscard]] KAKEYA_HD int64_t tie_num(int t) noexcept {
+  const int16_t c[8] = {9, 11, 30, 52, 125, 7, 4, 3};
+  return c[t];
 }
 
-/// n = the E8 point whose coarse-lattice image Qc(v) is nearest to v: Qc(v) = 2^m n
-/// (2^m E8) or 2^m (n R) (2^m R E8). Exact for the codec's v (dyadic, < 2^14).
-KAKEYA_HD void coarse_coords(const double* v, const BlockConfig& c, double* n) noexcept {
-  const double s = exp2i_d(c.m);
-  double z[8];
-  if (!c.re8) {
-    for (int t = 0; t < 8; ++t) z[t] = v[t] / s;
-  } else {
-    for (int t = 0; t < 8; t += 2) {
-      z[t] = (v[t] + v[t + 1]) / (2.0 * s);
-      z[t + 1] = (v[t] - v[t + 1]) / (2.0 * s);
-    }
+/// Nearest E8 point to z = Z / 2^sh (the reference's nearest_e8 on a dyadic point,
+/// exactly, in integers), as doubled coordinates n2 = 2·n. Every z the codec forms here
+/// is (q + TIE)/2^m with q a half-integer point (or the R-rotated sums of two such
+/// coordinates): neither z nor z − ½ has a coordinate at a half-integer (the TIE numerators
+/// and their pairwise sums and differences are not multiples of 2048), so rounding never
+/// meets a tie and rint(z) = floor(z + ½); distances are compared exactly (int64).
+KAKEYA_HD void nearest_e8_dyadic(const int64_t* Z, int sh, int64_t* n2) noexcept {
+  const int64_t one = int64_t{1} << sh, half = one >> 1;
+  int64_t a[8], b[8];
+  int64_t pa = 0, pb = 0;
+  for (int t = 0; t < 8; ++t) {
+    a[t] = (Z[t] + half) >> sh;        // D8 candidate: rint(z)
+    b[t] = Z[t] >> sh;                 // D8 + ½ candidate: rint(z − ½) = floor(z)
+    pa += a[t];
+    pb += b[t];
   }
-  nearest_e8(z, n);
+  // Parity fix (nearest_d8): the first coordinate of largest |z − r|, towards z.
+  const auto fix = [&](int64_t* r, int64_t off) {
+    int64_t e[8], ae[8];
+    int64_t mx = 0;
+    for (int t = 0; t < 8; ++t) {
+      e[t] = Z[t] - off - r[t] * one;
+      ae[t] = e[t] < 0 ? -e[t] : e[t];
+      mx = ae[t] > mx ? ae[t] : mx;
+    }
+    int col = 7;
+    for (int t = 7; t >= 0; --t) col = ae[t] == mx ? t : col;
+    r[col] += e[col] >= 0 ? 1 : -1;
+  };
+  if (pa & 1) fix(a, 0);
+  if (pb & 1) fix(b, half);
+  int64_t da = 0, db = 0;
+  for (int t = 0; t < 8; ++t) {
+    const int64_t ea = Z[t] - a[t] * one;
+    const int64_t eb = Z[t] - b[t] * one - half;
+    da += ea * ea;
+    db += eb * eb;
+  }
+  const bool use_b = db < da;
+  for (int t = 0; t < 8; ++t) n2[t] = use_b ? 2 * b[t] + 1 : 2 * a[t];
 }
 
-/// Whether the E8 point p is a codeword: Qc(p + TIE) = 0 (equivalent to the reference's
-/// point(digits(p)) == p, since Qc commutes with coarse-lattice shifts).
-[[nodiscard]] KAKEYA_HD bool contains(const double* p, const BlockConfig& c) noexcept {
-  double v[8], n[8];
-  for (int t = 0; t < 8; ++t) v[t] = p[t] + tie(t);
-  coarse_coords(v, c, n);
+/// Doubled coarse coordinates n2 = 2·n of the E8 point n with Qc(v) = 2^m n (2^m E8) or
+/// 2^m (n R) (2^m R E8) nearest to v = q + TIE, q given doubled (q2 = 2q, integers).
+KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n2) noexcept {
+  int64_t v[8], z[8];  // v in units of 1/4096
+  for (int t = 0; t < 8; ++t) v[t] = 2048 * q2[t] + tie_num(t);
+  if (!c.re8) {
+    nearest_e8_dyadic(v, 12 + c.m, n2);
+    return;
+  }
+  for (int t = 0; t < 8; t += 2) {
+    z[t] = v[t] + v[t + 1];
+    z[t + 1] = v[t] - v[t + 1];
+  }
+  nearest_e8_dyadic(z, 13 + c.m, n2);
+}
+
+/// Whether the E8 point p (given doubled, p2 = 2p) is a codeword: Qc(p + TIE) = 0
+/// (equivalent to the reference's point(digits(p)) == p, since Qc commutes with
+/// coarse-lattice shifts).
+[[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
+  int64_t n2[8];
+  coarse_coords(p2, c, n2);
   bool zero = true;
-  for (int t = 0; t < 8; ++t) zero = zero && n[t] == 0.0;
+  for (int t = 0; t < 8; ++t) zero = zero && n2[t] == 0;
   return zero;
+}
+
+/// contains2 for a point held as doubles (half-integers).
+[[nodiscard]] KAKEYA_HD bool contains(const double* p, const BlockConfig& c) noexcept {
+  int64_t p2[8];
+  for (int t = 0; t < 8; ++t) p2[t] = static_cast<int64_t>(2.0 * p[t]);
+  return contains2(p2, c);
 }
 
 /// Digit width t of a block.
@@ -235,35 +282,49 @@ KAKEYA_HD void coarse_coords(const double* v, const BlockConfig& c, double* n) n
   return re8 ? r[i][t] : g[i][t];
 }
 
+/// out = in · M with M = 2·A⁻¹ (Inv) or 2·A (!Inv) of the block's lattice, integers;
+/// constant-folded (the loops unroll, so the tables are never materialised).
+template <bool RE8, bool Inv, class T>
+KAKEYA_HD void basis_mul(const T* in, int64_t* out) noexcept {
+  KAKEYA_UNROLL
+  for (int t = 0; t < 8; ++t) {
+    int64_t acc = 0;
+    KAKEYA_UNROLL
+    for (int i = 0; i < 8; ++i)
+      acc += static_cast<int64_t>(in[i]) * (Inv ? basis_inv2(RE8, i, t) : basis2(RE8, i, t));
+    out[t] = acc;
+  }
+}
+
 /// Digits of the coset of the E8 point p (exact: k = p A⁻¹, w = k mod 2^width).
 KAKEYA_HD void digits(const double* p, const BlockConfig& c, uint32_t* w) noexcept {
-  int32_t P[8];
-  for (int i = 0; i < 8; ++i) P[i] = static_cast<int32_t>(2.0 * p[i]);
+  int64_t P[8], acc[8];
+  for (int i = 0; i < 8; ++i) P[i] = static_cast<int64_t>(2.0 * p[i]);
+  if (c.re8)
+    basis_mul<true, true>(P, acc);
+  else
+    basis_mul<false, true>(P, acc);
   for (int t = 0; t < 8; ++t) {
-    int32_t acc = 0;
-    for (int i = 0; i < 8; ++i) acc += P[i] * basis_inv2(c.re8, i, t);
-    const int32_t k = acc / 4;  // exact: p A⁻¹ is an integer vector
+    const int64_t k = acc[t] / 4;  // exact: p A⁻¹ is an integer vector
     w[t] = static_cast<uint32_t>(k) & ((1u << digit_width(c, t)) - 1u);
   }
 }
 
-/// The codeword of digits w: q − Qc(q + TIE), q = Σ w_i A_i (exact).
-KAKEYA_HD void point(const uint32_t* w, const BlockConfig& c, double* out) noexcept {
-  double q[8], v[8], n[8];
-  for (int t = 0; t < 8; ++t) {
-    int32_t acc = 0;
-    for (int i = 0; i < 8; ++i) acc += static_cast<int32_t>(w[i]) * basis2(c.re8, i, t);
-    q[t] = 0.5 * static_cast<double>(acc);
-    v[t] = q[t] + tie(t);
-  }
-  coarse_coords(v, c, n);
-  const double s = exp2i_d(c.m);
+/// The codeword of digits w: q − Qc(q + TIE), q = Σ w_i A_i (exact, integers), doubled.
+KAKEYA_HD void point2(const uint32_t* w, const BlockConfig& c, int64_t* out2) noexcept {
+  int64_t q2[8], n2[8];
+  if (c.re8)
+    basis_mul<true, false>(w, q2);
+  else
+    basis_mul<false, false>(w, q2);
+  coarse_coords(q2, c, n2);
+  const int64_t s = int64_t{1} << c.m;
   if (!c.re8) {
-    for (int t = 0; t < 8; ++t) out[t] = q[t] - s * n[t];
+    for (int t = 0; t < 8; ++t) out2[t] = q2[t] - s * n2[t];
   } else {
     for (int t = 0; t < 8; t += 2) {
-      out[t] = q[t] - s * (n[t] + n[t + 1]);
-      out[t + 1] = q[t + 1] - s * (n[t] - n[t + 1]);
+      out2[t] = q2[t] - s * (n2[t] + n2[t + 1]);
+      out2[t + 1] = q2[t + 1] - s * (n2[t] - n2[t + 1]);
     }
   }
 }
@@ -490,10 +551,10 @@ template <class Out>
       w[t] = static_cast<uint32_t>(bits & ((uint64_t{1} << wd) - 1u));
       bits >>= wd;
     }
-    double p[8];
-    e8v2::point(w, c, p);
+    int64_t p2[8];
+    e8v2::point2(w, c, p2);
     const double f = s * e8v2::step(c.step0 + static_cast<int32_t>(z));
-    for (int t = 0; t < 8; ++t) y[8 * k + t] = f * p[t];
+    for (int t = 0; t < 8; ++t) y[8 * k + t] = f * (0.5 * static_cast<double>(p2[t]));
   }
   e8v2::fwht(y, l.dim, l.hadamard_p);
   for (int32_t j = 0; j < l.dim; ++j)

@@ -21,7 +21,7 @@ from ..dsv4.host import load_host
 from ..dsv4.kv import STREAMS, kv_streams
 from ..dsv4.passages import PASSAGES
 from ..dsv4.weights import ShardIndex, load_layer_weights, random_layer_weights
-from .landscape import stream_landscape
+from .landscape import E8V2_RATES_FINE, e8v2_rate_min, stream_landscape
 from .progress import Progress
 from .stats import audit, mean_ci
 from .thresholds import THRESHOLDS, compression, q_min
@@ -227,9 +227,37 @@ def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_
 
 
 def run_landscape(passages, cfg: V4FlashConfig) -> dict:
-    """The peer landscape of every V4 stream (pre-FP8 KV), yardstick V4's own record."""
-    return {k: stream_landscape([p["pre"][k] for p in passages], "v4_native", {"rope_dims": cfg.rope_dims})
+    """The peer landscape of every V4 stream (pre-FP8 KV), yardstick V4's own record; e8v2
+    at quarter-bit rates around the FP8 crossover (E8V2_RATES_FINE)."""
+    return {k: stream_landscape([p["pre"][k] for p in passages], "v4_native", {"rope_dims": cfg.rope_dims},
+                                e8v2_rates=E8V2_RATES_FINE)
             for k in stream_names(passages)}
+
+
+def solve_e8v2(landscape: dict, layer_counts: dict) -> dict:
+    """Format v2 (e8v2) counterpart of solve(): per stream, baseline and threshold the
+    smallest usable rate (landscape.e8v2_rate_min), and the layer-weighted strategies
+    (uniform: the largest per-stream rate for every layer; per_stream: each its own)."""
+    per = {k: {base: e8v2_rate_min(land, base) for base in ("fp8", "reference")} for k, land in landscape.items()}
+    dim = next(iter(landscape.values()))["dim"]
+    total = sum(layer_counts[k] for k in landscape)
+    strategies = {}
+    for base in ("fp8", "reference"):
+        strategies[base] = {}
+        for name in THRESHOLDS:
+            strategies[base][name] = {}
+            for mode in ("point", "ci_safe"):
+                picks = {k: (per[k][base].get(name) or {}).get(mode) for k in landscape}
+                if any(v is None for v in picks.values()):
+                    strategies[base][name][mode] = None
+                    continue
+                top = max(picks.values(), key=lambda v: v["bits"])
+                weighted = sum(layer_counts[k] * picks[k]["bits"] for k in landscape) / total
+                strategies[base][name][mode] = {
+                    "uniform": {"codec": top["codec"], **compression(top["bits"], dim)},
+                    "per_stream": {"codec": {k: v["codec"] for k, v in picks.items()}, "mean_bits": weighted,
+                                   **{k: v for k, v in compression(weighted, dim).items() if k != "bits"}}}
+    return {"rate_min": per, "strategies": strategies}
 
 
 def run_realkv(n_passages: int, n_tokens: int, qs, show: bool = True, model_dir=None) -> dict:
@@ -388,6 +416,7 @@ def run_stage075(cfg: V4FlashConfig | None = None, n_passages: int = 8, n_tokens
         result["attention"] = run_attention_metric(passages, cfg)
         t = lap("attention", t)
         result["landscape"] = run_landscape(passages, cfg)
+        result["e8v2"] = solve_e8v2(result["landscape"], setting["layer_counts"])
         t = lap("landscape", t)
         if realkv_tokens > 0:
             result["realkv"] = run_realkv(n_passages, realkv_tokens, list(range(q_lo, q_hi + 1)), show)

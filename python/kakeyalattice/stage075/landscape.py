@@ -20,30 +20,37 @@ import numpy as np
 from .._codec import compare
 from ..bench.rd import landscape_codecs, shannon_db
 from .stats import mean_ci
-from .thresholds import THRESHOLDS
+from .thresholds import THRESHOLDS, compression, q_min
 
 # e8v2's encoder is a search (slow on the CPU today): the report measures it at these rates.
 E8V2_RATES = (4.0, 5.0, 6.0, 7.0, 8.0)
+# The V4 streams also get the quarter-bit rates around the FP8 crossover (5.5–6.5 b/c), so
+# that the smallest usable e8v2 rate (e8v2_rate_min) is resolved to 0.25 b/c there.
+E8V2_RATES_FINE = (4.0, 5.0, 5.5, 5.75, 6.0, 6.25, 6.5, 7.0, 8.0)
 
 
-def stream_landscape(per_passage: list, reference: str, reference_params: dict | None = None) -> dict:
+def stream_landscape(per_passage: list, reference: str, reference_params: dict | None = None,
+                     e8v2_rates=E8V2_RATES) -> dict:
     """per_passage: list of (rows, dim) float32 arrays (one per passage); reference: the
-    family whose rel-MSE is the yardstick (e.g. "v4_native")."""
+    family whose rel-MSE is the yardstick (e.g. "v4_native"). Every row also carries its
+    per-passage ratio to fp8_per64 (`ratio_to_fp8`) where the dim has that codec."""
     dim = int(per_passage[0].shape[1])
     calib = np.concatenate(per_passage)
-    codecs = landscape_codecs(dim, calib, e8v2_rates=E8V2_RATES)
+    codecs = landscape_codecs(dim, calib, e8v2_rates=e8v2_rates)
     ref = [c for c in codecs if c.family == reference and all(c.params.get(k) == v for k, v in
                                                                (reference_params or {}).items())]
     if not ref:
         raise ValueError(f"reference = {reference!r} is not in the landscape at dim {dim}")
-    ref_rel = np.array([compare(x, ref[0].roundtrip(x))["rel_mse"] for x in per_passage])
+    rels = {c.name: np.array([compare(x, c.roundtrip(x))["rel_mse"] for x in per_passage]) for c in codecs}
+    ref_rel = rels[ref[0].name]
+    fp8_rel = next((rels[c.name] for c in codecs if c.family == "fp8_per64"), None)
     rows = []
     for c in codecs:
-        rel = np.array([compare(x, c.roundtrip(x))["rel_mse"] for x in per_passage])
+        rel = rels[c.name]
         ci = mean_ci(rel)
-        ratio = mean_ci(rel / ref_rel)
         rows.append({"codec": c.name, "family": c.family, "params": c.params, "bits_per_vector": c.bits_per_vector,
-                     "bits_per_coord": c.bits_per_coord, "rel_mse": ci, "ratio_to_reference": ratio,
+                     "bits_per_coord": c.bits_per_coord, "rel_mse": ci, "ratio_to_reference": mean_ci(rel / ref_rel),
+                     "ratio_to_fp8": None if fp8_rel is None else mean_ci(rel / fp8_rel),
                      "db_from_shannon": shannon_db(ci["mean"], c.bits_per_coord) if ci["mean"] > 0 else None})
     needed = {}
     for name, tau in THRESHOLDS.items():
@@ -59,6 +66,32 @@ def stream_landscape(per_passage: list, reference: str, reference_params: dict |
                                                          "bits_per_coord": best["bits_per_coord"]}
             needed[name][fam] = entry
     return {"dim": dim, "reference": ref[0].name, "rows": rows, "bits_needed": needed}
+
+
+def e8v2_rate_min(land: dict, base: str = "fp8") -> dict:
+    """Smallest usable e8v2 rate of one stream's landscape against a baseline ("fp8": the
+    rows' ratio_to_fp8; "reference": the landscape's yardstick), per threshold, at the
+    point estimate and CI-safe, with the rule of the E8 Q sweep (thresholds.q_min): a rate
+    qualifies only if every larger measured rate also clears τ. Compression as in
+    thresholds.compression (record bits, so a fractional rate is counted at its real size)."""
+    key = "ratio_to_fp8" if base == "fp8" else "ratio_to_reference"
+    rows = sorted((r for r in land["rows"] if r["family"] == "e8v2" and r[key] is not None),
+                  key=lambda r: r["bits_per_vector"])
+    if not rows:
+        return {}
+    bits = [r["bits_per_vector"] for r in rows]
+    mean = [r[key]["mean"] for r in rows]
+    hi = [r[key]["mean"] + (r[key]["half_width"] or 0.0) for r in rows]
+    out = {}
+    for name, tau in THRESHOLDS.items():
+        sol = q_min(bits, mean, hi, tau)
+        out[name] = {"tau": tau}
+        for mode in ("point", "ci_safe"):
+            b = sol[mode]
+            out[name][mode] = None if b is None else {
+                "codec": rows[bits.index(b)]["codec"], "bits_per_coord": rows[bits.index(b)]["bits_per_coord"],
+                **compression(b, land["dim"])}
+    return out
 
 
 def landscape_markdown(title: str, lands: dict, label=lambda k: k) -> list[str]:

@@ -266,6 +266,51 @@ def _strategies(result: dict) -> list[str]:
     return L
 
 
+def _e8v2(result: dict) -> list[str]:
+    """Format v2: smallest usable e8v2 rate per stream and the layer-weighted compression."""
+    ev = result.get("e8v2")
+    if not ev:
+        return []
+    s = result["setting"]
+    names = list(ev["rate_min"])
+    order = "/".join(_label(result, k) for k in names)
+    bases = {"fp8": "fp8", "reference": "v4_native"}
+    L = ["## Format v2 (e8v2): smallest usable rate and compression (pre-FP8 reference)\n",
+         ("The e8v2/baseline rel-MSE ratio per passage, from the peer landscape below (e8v2 measured at "
+          "4, 5, 5.5, 5.75, 6, 6.25, 6.5, 7, 8 bits/coord); the same thresholds and the same rule as the "
+          "E8 Q sweep (a rate qualifies only if every larger measured rate also clears τ). CR counts the "
+          "record's real size (floor(rate·dim/8) bytes) against fp8_per64's 4224 bits.\n"),
+         "| stream | baseline | threshold | rate point | CR vs FP8 | rate CI-safe | CR vs FP8 (CI-safe) | "
+         "CR vs bf16 (CI-safe) |",
+         "|---|---|---|---|---|---|---|---|"]
+    for k in names:
+        for base, label in bases.items():
+            for t, e in ev["rate_min"][k][base].items():
+                p, c = e["point"], e["ci_safe"]
+                point = f"{p['bits_per_coord']:.2f} | {p['cr_vs_fp8']:.3f}" if p else "— | —"
+                safe = (f"{c['bits_per_coord']:.2f} | {c['cr_vs_fp8']:.3f} | {c['cr_vs_bf16']:.3f}"
+                        if c else "— | — | —")
+                L.append(f"| {_label(result, k)} | {label} | {t} (≤{e['tau']:.2f}) | {point} | {safe} |")
+    counts = ", ".join(f"{_label(result, k)} {s['layer_counts'][k]}" for k in names)
+    L += ["", f"Layer-weighted ({counts}): `uniform` = the largest per-stream rate for every layer.\n",
+          f"| baseline | threshold | mode | uniform rate | uniform CR vs FP8 | per-stream rates ({order}) | "
+          "per-stream CR vs FP8 | per-stream CR vs bf16 |",
+          "|---|---|---|---|---|---|---|---|"]
+    rate = {r["codec"]: r["bits_per_coord"] for land in result["landscape"].values() for r in land["rows"]}
+    for base, label in bases.items():
+        for t, by_m in ev["strategies"][base].items():
+            for mode, e in by_m.items():
+                if e is None:
+                    L.append(f"| {label} | {t} | {mode} | — | — | — | — | — |")
+                    continue
+                rs = "/".join(f"{rate[e['per_stream']['codec'][k]]:.2f}" for k in names)
+                L.append(f"| {label} | {t} | {mode} | {rate[e['uniform']['codec']]:.2f} | "
+                         f"{e['uniform']['cr_vs_fp8']:.3f} | {rs} | {e['per_stream']['cr_vs_fp8']:.3f} | "
+                         f"{e['per_stream']['cr_vs_bf16']:.3f} |")
+    L.append("")
+    return L
+
+
 def _attention(result: dict) -> list[str]:
     att = result["attention"]
     L = ["## Attention-level metric (one decode step, K=V = the stream's KV)\n",
@@ -335,8 +380,8 @@ def _realkv(result: dict) -> list[str]:
 # (section builder, result key it needs or None): the markdown report in order. A new
 # section is one builder appended here.
 SECTIONS = [(_header, None), (_differences, None), (_audit, "audit"), (_baselines, "sweep"),
-            (_q38, "sweep"), (_qmin, "q_min"), (_strategies, "strategies"), (_attention, "attention"),
-            (_landscape, "landscape"), (_realkv, "realkv")]
+            (_q38, "sweep"), (_qmin, "q_min"), (_strategies, "strategies"), (_e8v2, "e8v2"),
+            (_attention, "attention"), (_landscape, "landscape"), (_realkv, "realkv")]
 
 
 def markdown(result: dict) -> str:
