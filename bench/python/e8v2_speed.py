@@ -42,8 +42,8 @@ def main() -> None:
     rows = []
     for c in codecs:
         codes = c.encode(x)
-        te = best_cpu_time(lambda: c.encode(x), a.repeat)
-        td = best_cpu_time(lambda: c.decode(codes), a.repeat)
+        te = best_cpu_time(lambda c=c: c.encode(x), a.repeat)
+        td = best_cpu_time(lambda c=c, codes=codes: c.decode(codes), a.repeat)
         rows.append({"codec": c.name, "bits_per_coord": c.bits_per_coord,
                      "encode_vps": a.rows / te, "decode_vps": a.rows / td})
         print(f"{c.name:24s} {c.bits_per_coord:6.3f} b/c  encode {a.rows / te:10.0f} vec/s"
