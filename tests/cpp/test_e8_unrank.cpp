@@ -16,7 +16,9 @@ TEST(E8Unrank, MatchesLibraryUnrank) {
   int with_magic = 0;
   for (int q = 1; q <= kMaxQ; ++q) {
     const E8Unrank u = make_e8_unrank(q);
-    if (q <= 116) EXPECT_TRUE(u.ok) << "q = " << q;
+    if (q <= 116) {
+      EXPECT_TRUE(u.ok) << "q = " << q;
+    }
     if (!u.ok) continue;
     ++with_magic;
     const auto check = [&](uint64_t idx) {

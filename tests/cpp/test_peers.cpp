@@ -300,7 +300,9 @@ TEST(Peers, RandomBytesDecodeFiniteOrAreReportedPerRow) {
       }
       // Every format but e8v2 has a detectable corruption and random bytes hit it (every
       // e8v2 bit pattern is a codeword).
-      if (s.kind != CodecKind::kE8V2) EXPECT_GT(flagged_total, 0);
+      if (s.kind != CodecKind::kE8V2) {
+        EXPECT_GT(flagged_total, 0);
+      }
     }
   }
 }

@@ -254,26 +254,41 @@ struct E8V2Layout {
   return 8 * e8v2_record_bytes(dim, rate) - kE8V2ScaleBits;
 }
 
+/// Whether the weights W[b] of e8v2_tables.h fall strictly with b (e8v2_allocation's band).
+[[nodiscard]] constexpr bool e8v2_weights_fall() noexcept {
+  for (int b = detail::kE8V2BMin + 1; b <= detail::kE8V2BMax; ++b)
+    if (!(detail::kE8V2Rows[b - detail::kE8V2BMin].weight < detail::kE8V2Rows[b - 1 - detail::kE8V2BMin].weight))
+      return false;
+  return true;
+}
+static_assert(e8v2_weights_fall(), "e8v2_allocation's band needs weights that fall strictly with the block size");
+
 /// Block sizes b_0 <= ... <= b_{B-1} (B = dim/8) minimising sum W[b_k] subject to
 /// sum b_k <= T, W the integer weights of e8v2_tables.h: the reference's exact dynamic
 /// programme (strict improvement over ascending b; final total: the largest of the
 /// minimal weight; backtrack). Returns false when no allocation fits.
+///
+/// Band (same result, fewer states): W falls strictly with b, so an optimum's total is
+/// Tf = min(T, bmax·B) (otherwise one block could grow by a bit), and it is the only total
+/// of minimal weight. Layer k (blocks 0..k) therefore needs only the totals from which Tf
+/// is still reachable, [Tf − bmax·(B−1−k), Tf − bmin·(B−1−k)]; every such state depends
+/// only on states of the previous layer's band, so its value and argmin are the full DP's.
 [[nodiscard]] inline bool e8v2_allocation(int32_t dim, float rate, uint8_t* out) {
   using detail::kE8V2BMax;
   using detail::kE8V2BMin;
   const int32_t B = dim / 8;
   const int64_t T64 = e8v2_payload_bits(dim, rate);
   if (B <= 0 || T64 < int64_t{kE8V2BMin} * B) return false;
-  const int32_t T = static_cast<int32_t>(T64);
+  const int32_t T = static_cast<int32_t>(std::min<int64_t>(T64, int64_t{kE8V2BMax} * B));  // Tf
   constexpr int64_t kInf = INT64_MAX / 4;
-  std::vector<int64_t> f(T + 1, kInf), g(T + 1);
+  std::vector<int64_t> f(T + 1, kInf), g(T + 1, kInf);
   std::vector<uint8_t> hist(static_cast<size_t>(B) * (T + 1), 0);
   f[0] = 0;
   for (int32_t k = 0; k < B; ++k) {
-    std::fill(g.begin(), g.end(), kInf);
     uint8_t* arg = hist.data() + static_cast<size_t>(k) * (T + 1);
-    const int32_t lo = kE8V2BMin * (k + 1);                       // reachable totals
-    const int32_t hi = std::min<int64_t>(T, int64_t{kE8V2BMax} * (k + 1));
+    const int32_t left = B - 1 - k;  // blocks after this one
+    const int32_t lo = std::max(kE8V2BMin * (k + 1), T - kE8V2BMax * left);
+    const int32_t hi = std::min(kE8V2BMax * (k + 1), T - kE8V2BMin * left);
     for (int32_t b = kE8V2BMin; b <= kE8V2BMax && b <= T; ++b) {
       const int64_t w = detail::kE8V2Rows[b - kE8V2BMin].weight;
       for (int32_t t = std::max(b, lo); t <= hi; ++t) {
@@ -285,6 +300,7 @@ struct E8V2Layout {
       }
     }
     f.swap(g);
+    std::fill(g.begin(), g.end(), kInf);  // g held layer k − 1: only layer k stays finite
   }
   int32_t t = -1;
   int64_t best = kInf;
@@ -300,18 +316,27 @@ struct E8V2Layout {
   return true;
 }
 
-/// Layout of a valid e8v2 spec (cached per (dim, rate): the allocation is a DP).
+/// Layout of a valid e8v2 spec. The allocation (a DP) depends on the rate only through the
+/// record size, so layouts are cached per (dim, code_bytes): a bounded set (dims up to 1024,
+/// records up to 1056 bytes), however many distinct float rates callers name.
 [[nodiscard]] inline E8V2Layout e8v2_layout(const CodecSpec& s) {
   static std::mutex mu;
-  static std::map<std::pair<int32_t, float>, E8V2Layout> cache;
-  const std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_pair(s.dim, s.rate);
-  const auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  static std::map<std::pair<int32_t, int64_t>, E8V2Layout> cache;
+  const int64_t bytes = e8v2_record_bytes(s.dim, s.rate);
+  const auto key = std::make_pair(s.dim, bytes);
+  {
+    const std::lock_guard<std::mutex> lock(mu);
+    const auto it = cache.find(key);
+    if (it != cache.end()) {
+      E8V2Layout l = it->second;
+      l.rate = s.rate;
+      return l;
+    }
+  }
   E8V2Layout l{};
   l.dim = s.dim;
   l.nblocks = s.dim / 8;
-  l.code_bytes = static_cast<int32_t>(e8v2_record_bytes(s.dim, s.rate));
+  l.code_bytes = static_cast<int32_t>(bytes);
   l.hadamard_p = s.dim & -s.dim;
   l.rate = s.rate;
   if (l.nblocks <= kE8V2MaxBlocks && e8v2_allocation(s.dim, s.rate, l.block_bits)) {
@@ -324,6 +349,7 @@ struct E8V2Layout {
       pos += l.block_bits[k];
     }
   }
+  const std::lock_guard<std::mutex> lock(mu);
   cache.emplace(key, l);
   return l;
 }
