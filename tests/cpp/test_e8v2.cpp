@@ -168,3 +168,56 @@ TEST(E8V2Codec, GaussianDistortion) {
     EXPECT_LT(db, 3.0) << s.name();
   }
 }
+
+// The codeword test contains2 (a Voronoi-cell test over the 240 roots) against the
+// nearest-point decoder it replaces (coarse_coords(p + TIE) == 0), for every coarse
+// lattice of the table (2^m E8 and 2^m R E8, m = 2..8), on random E8 points around the
+// cell and on points next to its facets (p = round(λ·2^m r) for roots r, λ near 1/2 and 1).
+// Also the exact-integer point2 against the digits of the point it returns.
+TEST(E8V2Lattice, CellTestMatchesNearestPointDecoder) {
+  std::mt19937_64 g(5);
+  int64_t inside = 0, outside = 0;
+  for (int re8 = 0; re8 <= 1; ++re8)
+    for (int m = 2; m <= 8; ++m) {
+      e8v2::BlockConfig c{};
+      c.m = m;
+      c.re8 = re8 != 0;
+      const double s = std::ldexp(1.0, m) * (re8 ? 2.0 : 1.0);
+      std::uniform_real_distribution<double> u(-1.6 * s, 1.6 * s);
+      std::uniform_int_distribution<int> pick(0, 7);
+      for (int it = 0; it < 20000; ++it) {
+        double x[8], p[8];
+        if (it % 2 == 0) {
+          for (double& v : x) v = u(g);
+        } else {  // near a facet: along a root direction (type ±e_i ± e_j or ½(±1)^8)
+          const double lam = (it % 4 == 1 ? 0.5 : 1.0) * s + std::uniform_real_distribution<double>(-3, 3)(g);
+          double r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          if (it % 8 < 4) {
+            const int i = pick(g), j = (i + 1 + pick(g) % 7) % 8;
+            r[i] = g() & 1 ? 1.0 : -1.0;
+            r[j] = g() & 1 ? 1.0 : -1.0;
+          } else {
+            for (double& v : r) v = g() & 1 ? 0.5 : -0.5;
+          }
+          for (int t = 0; t < 8; ++t) x[t] = lam * r[t] + std::uniform_real_distribution<double>(-0.6, 0.6)(g);
+        }
+        e8v2::nearest_e8(x, p);
+        int64_t p2[8], n2[8];
+        for (int t = 0; t < 8; ++t) p2[t] = static_cast<int64_t>(2.0 * p[t]);
+        e8v2::coarse_coords(p2, c, n2);
+        bool zero = true;
+        for (int t = 0; t < 8; ++t) zero = zero && n2[t] == 0;
+        ASSERT_EQ(e8v2::contains2(p2, c), zero) << "m = " << m << " re8 = " << re8 << " it = " << it;
+        (zero ? inside : outside) += 1;
+        if (zero) {  // a codeword: its digits decode back to it
+          uint32_t w[8];
+          int64_t back[8];
+          e8v2::digits(p, c, w);
+          e8v2::point2(w, c, back);
+          for (int t = 0; t < 8; ++t) ASSERT_EQ(back[t], p2[t]) << "m = " << m << " re8 = " << re8;
+        }
+      }
+    }
+  EXPECT_GT(inside, 20000);  // both outcomes are exercised
+  EXPECT_GT(outside, 20000);
+}

@@ -235,15 +235,42 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
   nearest_e8_dyadic(z, 13 + c.m, n2);
 }
 
+/// 2·max over the 240 roots r of v·r, for an integer vector v: the larger of 2(a₁ + a₂)
+/// (a₁ ≥ a₂ the two largest |v_t|; roots ±e_i ± e_j) and Σ|v_t| − (odd number of negative
+/// v_t ? 2·min|v_t| : 0) (roots ½(±1)⁸ with an even number of minus signs). No sorting.
+[[nodiscard]] KAKEYA_HD int64_t max_root_dot2(const int64_t* v) noexcept {
+  int64_t sum = 0, m1 = 0, m2 = 0, mn = INT64_MAX;
+  int neg = 0;
+  for (int t = 0; t < 8; ++t) {
+    const int64_t a = v[t] < 0 ? -v[t] : v[t];
+    sum += a;
+    mn = a < mn ? a : mn;
+    neg += v[t] < 0 ? 1 : 0;
+    const int64_t lo = a < m1 ? a : m1;
+    m2 = lo > m2 ? lo : m2;
+    m1 = a > m1 ? a : m1;
+  }
+  const int64_t pair2 = 2 * (m1 + m2), half2 = sum - ((neg & 1) ? 2 * mn : 0);
+  return pair2 > half2 ? pair2 : half2;
+}
+
 /// Whether the E8 point p (given doubled, p2 = 2p) is a codeword: Qc(p + TIE) = 0
 /// (equivalent to the reference's point(digits(p)) == p, since Qc commutes with
-/// coarse-lattice shifts).
+/// coarse-lattice shifts). Qc(v) = 0 exactly when v lies in the open Voronoi cell of 0,
+/// whose facets come from the 240 roots: v·r < 2^m for 2^m E8, (vR)·r < 2^(m+1) for
+/// 2^m R E8. No v meets a facet (v·r = bound needs c·r = 0 for the TIE numerators c, or
+/// (cR)·r = 0, and no root gives 0: checked by tests/cpp/test_e8v2.cpp against
+/// coarse_coords), so this test and the nearest-point decoder of coarse_coords agree.
 [[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
-  int64_t n2[8];
-  coarse_coords(p2, c, n2);
-  bool zero = true;
-  for (int t = 0; t < 8; ++t) zero = zero && n2[t] == 0;
-  return zero;
+  int64_t v[8];  // units of 1/4096
+  for (int t = 0; t < 8; ++t) v[t] = 2048 * p2[t] + tie_num(t);
+  if (!c.re8) return max_root_dot2(v) < (int64_t{1} << (c.m + 13));
+  int64_t w[8];
+  for (int t = 0; t < 8; t += 2) {
+    w[t] = v[t] + v[t + 1];
+    w[t + 1] = v[t] - v[t + 1];
+  }
+  return max_root_dot2(w) < (int64_t{1} << (c.m + 14));
 }
 
 /// contains2 for a point held as doubles (half-integers).
