@@ -182,7 +182,9 @@ KAKEYA_HD void nearest_e8(const double* x, double* out) noexcept {
 /// is (q + TIE)/2^m with q a half-integer point (or the R-rotated sums of two such
 /// coordinates): neither z nor z − ½ has a coordinate at a half-integer (the TIE numerators
 /// and their pairwise sums and differences are not multiples of 2048), so rounding never
-/// meets a tie and rint(z) = floor(z + ½); distances are compared exactly (int64).
+/// meets a tie and rint(z) = floor(z + ½); distances are compared exactly (int64). `>>` on
+/// a negative value is the arithmetic (flooring) shift, as C++20 requires and as GCC, Clang
+/// and NVCC already do.
 KAKEYA_HD void nearest_e8_dyadic(const int64_t* Z, int sh, int64_t* n2) noexcept {
   const int64_t one = int64_t{1} << sh, half = one >> 1;
   int64_t a[8], b[8];
