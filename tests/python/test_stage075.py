@@ -363,5 +363,8 @@ def test_small_end_to_end_run_writes_reports(tmp_path):
                     if r["family"] == "e8v2"})
     assert rates == [4.0, 5.0, 5.5, 5.75, 6.0, 6.25, 6.5, 7.0, 8.0]
     assert "## Format v2 (e8v2): smallest usable rate and compression" in md
+    att = res["attention"]["streams"]["sliding_window_kv"]
+    assert att["e8v2_b5.75"]["bits"] == 2944 and "| SWA window | e8v2_b5.75 | 2944 |" in md
+    assert att["e8v2_b6"]["output_rel_error"]["mean"] < att["e8v2_b5.75"]["output_rel_error"]["mean"] * 1.2
     if files.get("plots"):
         assert (tmp_path / "ratio_vs_q.png").exists()

@@ -201,7 +201,7 @@ def run_sweep(passages, qs, lattices, cfg: V4FlashConfig, show: bool = True) -> 
 
 
 def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_queries: int = 16,
-                         seed: int = 5) -> dict:
+                         seed: int = 5, e8v2_rates=(5.75, 6.0)) -> dict:
     """Attention-level metric beside rel-MSE: one decode step of a V4-style layer (the
     stream's pre-FP8 KV as one shared K=V latent) with compressed vs bf16 KV. Queries are
     synthetic (iid N(0, 4): logits with std about 2); the port has no query projection."""
@@ -210,6 +210,7 @@ def run_attention_metric(passages, cfg: V4FlashConfig, q_values=(32, 38, 44), n_
     d = cfg.head_dim
     codecs = {"fp8_per64": FP8Per64Codec(d), "v4_native": V4NativeCodec(d, cfg.rope_dims)}
     codecs.update({f"e8_q{q}": Codec(d, q) for q in q_values})
+    codecs.update({f"e8v2_b{b:g}": codec("e8v2", d, bits=b) for b in e8v2_rates})
     rng = np.random.default_rng(seed)
     out = {"queries": f"synthetic iid N(0, 4), {n_queries} query heads, softmax scale 1/sqrt({d})", "streams": {}}
     for k in stream_names(passages):
