@@ -151,20 +151,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The decoded values are ordinary finite inputs: encoding them may be refused (e.g. a
   // scale the format cannot hold) but only with InvalidArgument, and what it writes
-  // decodes to finite values.
+  // decodes to finite values. e8v2's encoder is a search (~100x the other codecs, and
+  // random records decode to heavily overloaded blocks): its re-encode covers the first
+  // row only, so that executions stay spent on decoding.
+  const int64_t enc_rows = spec.kind == kakeya::CodecKind::kE8V2 ? 1 : rows;
   std::vector<uint8_t> again(codes.size(), 0);
   try {
-    kakeya::cpu::encode<float>(spec, kakeya::contiguous<const float>(out.data(), rows, dim),
-                               {again.data(), rows, cb});
+    kakeya::cpu::encode<float>(spec, kakeya::contiguous<const float>(out.data(), enc_rows, dim),
+                               {again.data(), enc_rows, cb});
   } catch (const kakeya::InvalidArgument&) {
     return 0;
   } catch (const std::exception& e) {
     finding("re-encode threw something other than kakeya::InvalidArgument", e.what());
   }
-  std::vector<float> out2(out.size());
+  std::vector<float> out2(static_cast<size_t>(enc_rows) * dim);
   try {
-    kakeya::cpu::decode<float>(spec, {again.data(), rows, cb},
-                               kakeya::contiguous(out2.data(), rows, dim));
+    kakeya::cpu::decode<float>(spec, {again.data(), enc_rows, cb},
+                               kakeya::contiguous(out2.data(), enc_rows, dim));
   } catch (const std::exception& e) {
     finding("a record written by encode does not decode", e.what());
   }
