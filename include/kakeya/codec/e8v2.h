@@ -221,20 +221,29 @@ KAKEYA_HD void nearest_e8_dyadic(const int64_t* Z, int sh, int64_t* n2) noexcept
   for (int t = 0; t < 8; ++t) n2[t] = use_b ? 2 * b[t] + 1 : 2 * a[t];
 }
 
-/// Doubled coarse coordinates n2 = 2·n of the E8 point n with Qc(v) = 2^m n (2^m E8) or
-/// 2^m (n R) (2^m R E8) nearest to v = q + TIE, q given doubled (q2 = 2q, integers).
-KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n2) noexcept {
-  int64_t v[8], z[8];  // v in units of 1/4096
+/// The coarse-lattice frame of v = q + TIE (q given doubled, q2 = 2q): z = v in units of
+/// 1/4096 for 2^m E8, z = vR (pairs (a + b, a − b)) for 2^m R E8; returns sh such that
+/// Z / 2^sh are the coordinates in which the coarse lattice is E8.
+KAKEYA_HD int coarse_frame(const int64_t* q2, const BlockConfig& c, int64_t* z) noexcept {
+  int64_t v[8];
   for (int t = 0; t < 8; ++t) v[t] = 2048 * q2[t] + tie_num(t);
   if (!c.re8) {
-    nearest_e8_dyadic(v, 12 + c.m, n2);
-    return;
+    for (int t = 0; t < 8; ++t) z[t] = v[t];
+    return 12 + c.m;
   }
   for (int t = 0; t < 8; t += 2) {
     z[t] = v[t] + v[t + 1];
     z[t + 1] = v[t] - v[t + 1];
   }
-  nearest_e8_dyadic(z, 13 + c.m, n2);
+  return 13 + c.m;
+}
+
+/// Doubled coarse coordinates n2 = 2·n of the E8 point n with Qc(v) = 2^m n (2^m E8) or
+/// 2^m (n R) (2^m R E8) nearest to v = q + TIE, q given doubled (q2 = 2q, integers).
+KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n2) noexcept {
+  int64_t z[8];
+  const int sh = coarse_frame(q2, c, z);
+  nearest_e8_dyadic(z, sh, n2);
 }
 
 /// 2·max over the 240 roots r of v·r, for an integer vector v: the larger of 2(a₁ + a₂)
@@ -264,15 +273,9 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
 /// (cR)·r = 0, and no root gives 0: checked by tests/cpp/test_e8v2.cpp against
 /// coarse_coords), so this test and the nearest-point decoder of coarse_coords agree.
 [[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
-  int64_t v[8];  // units of 1/4096
-  for (int t = 0; t < 8; ++t) v[t] = 2048 * p2[t] + tie_num(t);
-  if (!c.re8) return max_root_dot2(v) < (int64_t{1} << (c.m + 13));
-  int64_t w[8];
-  for (int t = 0; t < 8; t += 2) {
-    w[t] = v[t] + v[t + 1];
-    w[t + 1] = v[t] - v[t + 1];
-  }
-  return max_root_dot2(w) < (int64_t{1} << (c.m + 14));
+  int64_t z[8];
+  const int sh = coarse_frame(p2, c, z);  // the cell of 0 in this frame: max_r z·r < 2^sh
+  return max_root_dot2(z) < (int64_t{1} << (sh + 1));
 }
 
 /// contains2 for a point held as doubles (half-integers).
