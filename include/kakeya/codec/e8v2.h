@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kakeya/codec/diag.h"
 #include "kakeya/codec/e8v2_tables.h"
@@ -35,6 +36,13 @@
 #include "kakeya/codec/spec_fields.h"
 #include "kakeya/error.h"
 #include "kakeya/numeric/formats.h"
+
+// The lane templates below pass vector types (the CPU decoder) between always-inline
+// functions, so GCC's note that such arguments change the ABI without AVX does not apply.
+// GCC reports it at the end of the calling function, after any pop, so it stays off.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace kakeya {
 
@@ -77,7 +85,7 @@ struct BlockConfig {
 /// Largest RMS the scale grid takes: 2^15.875 · 4.
 inline constexpr double kMaxRms = 0x1.d5818dcfba487p+17;
 
-[[nodiscard]] KAKEYA_HD uint32_t fmix32(uint32_t h) noexcept {
+[[nodiscard]] KAKEYA_HD constexpr uint32_t fmix32(uint32_t h) noexcept {
   h ^= h >> 16;
   h *= 0x85EBCA6Bu;
   h ^= h >> 13;
@@ -87,7 +95,7 @@ inline constexpr double kMaxRms = 0x1.d5818dcfba487p+17;
 }
 
 /// 1 when σ_i = −1.
-[[nodiscard]] KAKEYA_HD uint32_t sign_bit(int32_t i) noexcept {
+[[nodiscard]] KAKEYA_HD constexpr uint32_t sign_bit(int32_t i) noexcept {
   return fmix32(static_cast<uint32_t>(i) + 0x9E3779B9u) & 1u;
 }
 
@@ -119,11 +127,11 @@ template <int Depth>
   }
 }
 
-/// In-place orthonormal block Walsh–Hadamard (the reference's fwht) on dim doubles.
-KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
+/// The butterfly stages st0, 2·st0, ..., h/2 of the block Walsh–Hadamard, in place.
+KAKEYA_HD void fwht_stages(double* y, int32_t dim, int32_t h, int32_t st0) noexcept {
   for (int32_t o = 0; o < dim; o += h) {
     double* x = y + o;
-    for (int32_t st = 1; st < h; st *= 2)
+    for (int32_t st = st0; st < h; st *= 2)
       for (int32_t i = 0; i < h; i += 2 * st)
         for (int32_t j = i; j < i + st; ++j) {
           const double a = x[j], b = x[j + st];
@@ -131,6 +139,11 @@ KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
           x[j + st] = a - b;
         }
   }
+}
+
+/// In-place orthonormal block Walsh–Hadamard (the reference's fwht) on dim doubles.
+KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
+  fwht_stages(y, dim, h, 1);
   const double r = sqrt(static_cast<double>(h));
   for (int32_t i = 0; i < dim; ++i) y[i] = y[i] / r;
 }
@@ -177,73 +190,139 @@ KAKEYA_HD void nearest_e8(const double* x, double* out) noexcept {
   return c[t];
 }
 
+/// Lane-wise integer helpers. V is one integer (int32_t, int64_t: the CUDA kernels, the
+/// encoder, the tests) or a GCC/Clang vector of int32 (the CPU decoder: one 8-d block per
+/// lane). A mask is a V whose lanes are 0 or −1 (all bits set).
+namespace lanes {
+template <class V>
+[[nodiscard]] KAKEYA_HD V bcast(int32_t x) noexcept {
+  return V{} + x;
+}
+template <class V>
+[[nodiscard]] KAKEYA_HD V eq(const V& a, const V& b) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return -static_cast<V>(a == b);
+  } else {
+    return a == b;
+  }
+}
+/// 0 < a per lane (a mask).
+template <class V>
+[[nodiscard]] KAKEYA_HD V positive(const V& a) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return -static_cast<V>(0 < a);
+  } else {
+    return a > 0;
+  }
+}
+/// m ? a : b per lane (m a mask).
+template <class V>
+[[nodiscard]] KAKEYA_HD V select(const V& m, const V& a, const V& b) noexcept {
+#if defined(__GNUC__) && !defined(__clang__)
+  if constexpr (!std::is_integral_v<V>) return m ? a : b;  // a blend
+#endif
+  return (a & m) | (b & ~m);
+}
+/// |a| for 32-bit lanes.
+template <class V>
+[[nodiscard]] KAKEYA_HD V vabs(const V& a) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return a < 0 ? -a : a;
+  } else {
+    const V s = a >> 31;  // 0 or −1
+    return (a ^ s) - s;
+  }
+}
+template <class V>
+[[nodiscard]] KAKEYA_HD V vmax(const V& a, const V& b) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return a > b ? a : b;
+  } else {
+#if defined(__GNUC__) && !defined(__clang__)
+    return a > b ? a : b;
+#else
+    return select(a > b, a, b);
+#endif
+  }
+}
+}  // namespace lanes
+
 /// Nearest E8 point to z = Z / 2^sh (the reference's nearest_e8 on a dyadic point,
-/// exactly, in integers), as doubled coordinates n2 = 2·n. Every z the codec forms here
-/// is (q + TIE)/2^m with q a half-integer point (or the R-rotated sums of two such
-/// coordinates): neither z nor z − ½ has a coordinate at a half-integer (the TIE numerators
-/// and their pairwise sums and differences are not multiples of 2048), so rounding never
-/// meets a tie and rint(z) = floor(z + ½); distances are compared exactly (int64). `>>` on
-/// a negative value is the arithmetic (flooring) shift, as C++20 requires and as GCC, Clang
-/// and NVCC already do.
-KAKEYA_HD void nearest_e8_dyadic(const int64_t* Z, int sh, int64_t* n2) noexcept {
-  const int64_t one = int64_t{1} << sh, half = one >> 1;
-  int64_t a[8], b[8];
-  int64_t pa = 0, pb = 0;
+/// exactly, in integers), lane-wise, as doubled coordinates n2 = 2·n. Every z the codec
+/// forms here is (q + TIE)/2^m with q a half-integer point (or the R-rotated sums of two
+/// such coordinates): neither z nor z − ½ has a coordinate at a half-integer (the TIE
+/// numerators and their pairwise sums and differences are not multiples of 2048), so
+/// rounding never meets a tie and rint(z) = floor(z + ½). The two candidates a ∈ D8 and
+/// b + ½ ∈ D8 + ½ are compared exactly without squares: |z − a|² − |z − b − ½|² =
+/// ½·2^−2sh·Σ_t (2(b_t − a_t) + 1)·(e_a,t + e_b,t), e the residuals in units of 2^−sh.
+/// int32 lanes are exact for every block of the table (digits < 2^8, so |Z| < 2^25, each
+/// residual ≤ 2^sh ≤ 2^21 and |2(b − a) + 1| ≤ 3; tests/cpp/test_e8v2.cpp checks the
+/// extremes). `>>` on a negative value is the arithmetic (flooring) shift, as C++20
+/// requires and as GCC, Clang and NVCC already do.
+template <class V>
+KAKEYA_HD void nearest_e8_dyadic(const V* Z, const V& sh, V* n2) noexcept {
+  using namespace lanes;
+  const V one = bcast<V>(1) << sh, half = one >> 1, zero = bcast<V>(0);
+  V a[8], b[8], ea[8], eb[8];
+  V pa = zero, pb = zero;
   for (int t = 0; t < 8; ++t) {
-    a[t] = (Z[t] + half) >> sh;        // D8 candidate: rint(z)
-    b[t] = Z[t] >> sh;                 // D8 + ½ candidate: rint(z − ½) = floor(z)
+    a[t] = (Z[t] + half) >> sh;  // D8 candidate: rint(z)
+    b[t] = Z[t] >> sh;           // D8 + ½ candidate: rint(z − ½) = floor(z)
     pa += a[t];
     pb += b[t];
+    ea[t] = Z[t] - a[t] * one;
+    eb[t] = Z[t] - half - b[t] * one;
   }
-  // Parity fix (nearest_d8): the first coordinate of largest |z − r|, towards z.
-  const auto fix = [&](int64_t* r, int64_t off) {
-    int64_t e[8], ae[8];
-    int64_t mx = 0;
+  // Parity fix (nearest_d8) where the sum is odd: the first coordinate of largest |e|
+  // (the largest key |e|·8 + 7 − t; |e| ≤ 2^21) moves one step towards z.
+  const auto fix = [&](V* r, V* e, const V& odd) {
+    V key[8];
+    V mk = zero;
     for (int t = 0; t < 8; ++t) {
-      e[t] = Z[t] - off - r[t] * one;
-      ae[t] = e[t] < 0 ? -e[t] : e[t];
-      mx = ae[t] > mx ? ae[t] : mx;
+      key[t] = (vabs(e[t]) << 3) | (7 - t);
+      mk = vmax(mk, key[t]);
     }
-    int col = 7;
-    for (int t = 7; t >= 0; --t) col = ae[t] == mx ? t : col;
-    r[col] += e[col] >= 0 ? 1 : -1;
+    for (int t = 0; t < 8; ++t) {
+      const V step = eq(key[t], mk) & odd & ((e[t] >> 31) | 1);  // +1 where e >= 0, −1 where e < 0
+      r[t] += step;
+      e[t] -= step * one;
+    }
   };
-  if (pa & 1) fix(a, 0);
-  if (pb & 1) fix(b, half);
-  int64_t da = 0, db = 0;
+  fix(a, ea, -(pa & 1));
+  fix(b, eb, -(pb & 1));
+  V acc = zero;
   for (int t = 0; t < 8; ++t) {
-    const int64_t ea = Z[t] - a[t] * one;
-    const int64_t eb = Z[t] - b[t] * one - half;
-    da += ea * ea;
-    db += eb * eb;
+    const V d = b[t] - a[t];
+    acc += (d + d + 1) * (ea[t] + eb[t]);
   }
-  const bool use_b = db < da;
-  for (int t = 0; t < 8; ++t) n2[t] = use_b ? 2 * b[t] + 1 : 2 * a[t];
+  const V use_b = positive(acc);  // strictly nearer; equal: D8
+  for (int t = 0; t < 8; ++t) n2[t] = select(use_b, b[t] + b[t] + 1, a[t] + a[t]);
 }
 
-/// The coarse-lattice frame of v = q + TIE (q given doubled, q2 = 2q): z = v in units of
-/// 1/4096 for 2^m E8, z = vR (pairs (a + b, a − b)) for 2^m R E8; returns sh such that
-/// Z / 2^sh are the coordinates in which the coarse lattice is E8.
-KAKEYA_HD int coarse_frame(const int64_t* q2, const BlockConfig& c, int64_t* z) noexcept {
-  int64_t v[8];
-  for (int t = 0; t < 8; ++t) v[t] = 2048 * q2[t] + tie_num(t);
-  if (!c.re8) {
-    for (int t = 0; t < 8; ++t) z[t] = v[t];
-    return 12 + c.m;
-  }
+/// The coarse-lattice frame of v = q + TIE (q given doubled, q2 = 2q), lane-wise: z = v in
+/// units of 1/4096 for 2^m E8, z = vR (pairs (a + b, a − b)) for 2^m R E8 (mask re8);
+/// returns sh such that Z / 2^sh are the coordinates in which the coarse lattice is E8.
+template <class V>
+KAKEYA_HD V coarse_frame(const V* q2, const V& m, const V& re8, V* z) noexcept {
+  V v[8];
+  for (int t = 0; t < 8; ++t) v[t] = 2048 * q2[t] + static_cast<int32_t>(tie_num(t));
   for (int t = 0; t < 8; t += 2) {
-    z[t] = v[t] + v[t + 1];
-    z[t + 1] = v[t] - v[t + 1];
+    z[t] = lanes::select(re8, v[t] + v[t + 1], v[t]);
+    z[t + 1] = lanes::select(re8, v[t] - v[t + 1], v[t + 1]);
   }
-  return 13 + c.m;
+  return m + 12 + (re8 & 1);
 }
+
+[[nodiscard]] KAKEYA_HD int32_t re8_mask(const BlockConfig& c) noexcept { return c.re8 ? -1 : 0; }
 
 /// Doubled coarse coordinates n2 = 2·n of the E8 point n with Qc(v) = 2^m n (2^m E8) or
 /// 2^m (n R) (2^m R E8) nearest to v = q + TIE, q given doubled (q2 = 2q, integers).
 KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n2) noexcept {
-  int64_t z[8];
-  const int sh = coarse_frame(q2, c, z);
-  nearest_e8_dyadic(z, sh, n2);
+  int32_t q[8], z[8], n[8];
+  for (int t = 0; t < 8; ++t) q[t] = static_cast<int32_t>(q2[t]);
+  const int32_t sh = coarse_frame<int32_t>(q, c.m, re8_mask(c), z);
+  nearest_e8_dyadic<int32_t>(z, sh, n);
+  for (int t = 0; t < 8; ++t) n2[t] = n[t];
 }
 
 /// 2·max over the 240 roots r of v·r, for an integer vector v: the larger of 2(a₁ + a₂)
@@ -274,7 +353,8 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
 /// coarse_coords), so this test and the nearest-point decoder of coarse_coords agree.
 [[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
   int64_t z[8];
-  const int sh = coarse_frame(p2, c, z);  // the cell of 0 in this frame: max_r z·r < 2^sh
+  // the cell of 0 in this frame: max_r z·r < 2^sh
+  const int64_t sh = coarse_frame<int64_t>(p2, c.m, re8_mask(c), z);
   return max_root_dot2(z) < (int64_t{1} << (sh + 1));
 }
 
@@ -314,16 +394,19 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
   return re8 ? r[i][t] : g[i][t];
 }
 
-/// out = in · M with M = 2·A⁻¹ (Inv) or 2·A (!Inv) of the block's lattice, integers;
-/// constant-folded (the loops unroll, so the tables are never materialised).
-template <bool RE8, bool Inv, class T>
-KAKEYA_HD void basis_mul(const T* in, int64_t* out) noexcept {
+/// out = in · M with M = 2·A⁻¹ (Inv) or 2·A (!Inv) of the block's lattice, integers (A:
+/// int64_t or int32 lanes); constant-folded (the loops unroll, so the tables are never
+/// materialised).
+template <bool RE8, bool Inv, class A>
+KAKEYA_HD void basis_mul(const A* in, A* out) noexcept {
   KAKEYA_UNROLL
   for (int t = 0; t < 8; ++t) {
-    int64_t acc = 0;
+    A acc = lanes::bcast<A>(0);
     KAKEYA_UNROLL
-    for (int i = 0; i < 8; ++i)
-      acc += static_cast<int64_t>(in[i]) * (Inv ? basis_inv2(RE8, i, t) : basis2(RE8, i, t));
+    for (int i = 0; i < 8; ++i) {
+      const int32_t k = Inv ? basis_inv2(RE8, i, t) : basis2(RE8, i, t);
+      if (k != 0) acc += in[i] * k;
+    }
     out[t] = acc;
   }
 }
@@ -342,23 +425,39 @@ KAKEYA_HD void digits(const double* p, const BlockConfig& c, uint32_t* w) noexce
   }
 }
 
+/// The codewords of digits w, lane-wise: q − Qc(q + TIE), q = Σ w_i A_i (exact, integers),
+/// doubled; m and the mask re8 give each lane's coarse lattice.
+template <class V>
+KAKEYA_HD void point2_lanes(const V* w, const V& m, const V& re8, V* out2) noexcept {
+  V q2[8];
+  if constexpr (std::is_integral_v<V>) {  // one block: its own lattice only
+    if (re8)
+      basis_mul<true, false>(w, q2);
+    else
+      basis_mul<false, false>(w, q2);
+  } else {  // lanes of both kinds: both products, then a select
+    V g[8], r[8];
+    basis_mul<false, false>(w, g);
+    basis_mul<true, false>(w, r);
+    for (int t = 0; t < 8; ++t) q2[t] = lanes::select(re8, r[t], g[t]);
+  }
+  V z[8], n2[8];
+  const V sh = coarse_frame(q2, m, re8, z);
+  nearest_e8_dyadic(z, sh, n2);
+  const V s = lanes::bcast<V>(1) << m;
+  for (int t = 0; t < 8; t += 2) {
+    const V r0 = n2[t] + n2[t + 1], r1 = n2[t] - n2[t + 1];  // n R, the 2^m R E8 point
+    out2[t] = q2[t] - s * lanes::select(re8, r0, n2[t]);
+    out2[t + 1] = q2[t + 1] - s * lanes::select(re8, r1, n2[t + 1]);
+  }
+}
+
 /// The codeword of digits w: q − Qc(q + TIE), q = Σ w_i A_i (exact, integers), doubled.
 KAKEYA_HD void point2(const uint32_t* w, const BlockConfig& c, int64_t* out2) noexcept {
-  int64_t q2[8], n2[8];
-  if (c.re8)
-    basis_mul<true, false>(w, q2);
-  else
-    basis_mul<false, false>(w, q2);
-  coarse_coords(q2, c, n2);
-  const int64_t s = int64_t{1} << c.m;
-  if (!c.re8) {
-    for (int t = 0; t < 8; ++t) out2[t] = q2[t] - s * n2[t];
-  } else {
-    for (int t = 0; t < 8; t += 2) {
-      out2[t] = q2[t] - s * (n2[t] + n2[t + 1]);
-      out2[t + 1] = q2[t + 1] - s * (n2[t] - n2[t + 1]);
-    }
-  }
+  int32_t wi[8], o[8];
+  for (int t = 0; t < 8; ++t) wi[t] = static_cast<int32_t>(w[t]);
+  point2_lanes<int32_t>(wi, c.m, re8_mask(c), o);
+  for (int t = 0; t < 8; ++t) out2[t] = o[t];
 }
 
 /// max over the 240 roots r of x·r.
@@ -566,9 +665,193 @@ template <class In>
   return Diag{};
 }
 
-/// Decodes one record (every record is valid).
+#if !defined(__CUDACC__) && !defined(__HIPCC__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(KAKEYA_E8V2_NO_LANES)
+/// The CPU decoder runs 8 blocks at a time, one per lane of GCC/Clang vectors (compiled
+/// for the ISA of each batch loop, see cpu/isa.h). Same arithmetic as the one-block path
+/// (e8v2_decode_blocks), operation for operation, so the output is bit-identical
+/// (tests/cpp/test_e8v2.cpp compares the two).
+#define KAKEYA_E8V2_LANES 1
+namespace e8v2 {
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef uint64_t u64x8 __attribute__((vector_size(64)));
+typedef double f64x8 __attribute__((vector_size(64)));
+typedef float f32x8 __attribute__((vector_size(32)));
+
+/// σ as ±1.0f for coordinates 0..kE8V2MaxDim−1.
+struct SignTable {
+  float v[kE8V2MaxDim];
+};
+[[nodiscard]] constexpr SignTable make_sign_table() noexcept {
+  SignTable t{};
+  for (int32_t i = 0; i < kE8V2MaxDim; ++i) t.v[i] = sign_bit(i) ? -1.0f : 1.0f;
+  return t;
+}
+inline constexpr SignTable kSigns = make_sign_table();
+
+template <class T>
+[[nodiscard]] inline T load_vec(const void* p) noexcept {
+  T v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
+/// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st.
+template <int R, class V>
+inline void butterflies(V* v) noexcept {
+  for (int s = 1; s < R; s *= 2)
+    for (int i = 0; i < R; i += 2 * s)
+      for (int q = i; q < i + s; ++q) {
+        const V a = v[q], b = v[q + s];
+        v[q] = a + b;
+        v[q + s] = a - b;
+      }
+}
+
+/// In-register transpose of an 8×8 matrix of doubles (rows v[0..7]).
+inline void transpose8(f64x8* v) noexcept {
+  f64x8 a[8], b[8];
+  for (int i = 0; i < 8; i += 2) {
+    a[i] = __builtin_shufflevector(v[i], v[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+    a[i + 1] = __builtin_shufflevector(v[i], v[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int k = 0; k < 2; ++k) {
+      b[i + k] = __builtin_shufflevector(a[i + k], a[i + k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      b[i + k + 2] = __builtin_shufflevector(a[i + k], a[i + k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int k = 0; k < 4; ++k) {
+    v[k] = __builtin_shufflevector(b[k], b[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    v[k + 4] = __builtin_shufflevector(b[k], b[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+/// Writes 8 decoded coordinates: x̂_j = σ_j · float32(y_j / r).
 template <class Out>
-[[nodiscard]] KAKEYA_HD Diag e8v2_decode(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+inline void store_out(const f64x8& y, double r, int32_t j, Out* out) noexcept {
+  const f32x8 v = __builtin_convertvector(y / r, f32x8) * load_vec<f32x8>(kSigns.v + j);
+  if constexpr (std::is_same_v<Out, float>) {
+    memcpy(out + j, &v, sizeof v);
+  } else {
+    for (int t = 0; t < 8; ++t) out[j + t] = element<Out>::from_float(v[t]);
+  }
+}
+
+/// Walsh–Hadamard stages st, 2·st, ..., R/2·st (st ≥ 8, R ≤ h/st) over y, in place, or
+/// (Final) written to out with the division by r and the signs.
+template <int R, bool Final, class Out>
+inline void hadamard_pass(double* y, int32_t dim, int32_t h, int32_t st, double r, Out* out) noexcept {
+  for (int32_t o = 0; o < dim; o += h)
+    for (int32_t i = o; i < o + h; i += R * st)
+      for (int32_t j = i; j < i + st; j += 8) {
+        f64x8 v[R];
+        for (int q = 0; q < R; ++q) v[q] = load_vec<f64x8>(y + j + q * st);
+        butterflies<R>(v);
+        for (int q = 0; q < R; ++q) {
+          if constexpr (Final)
+            store_out(v[q], r, j + q * st, out);
+          else
+            memcpy(y + j + q * st, &v[q], sizeof(f64x8));
+        }
+      }
+}
+
+/// The whole decoder, 8 blocks per step: digits → codewords (point2_lanes) → s·step·c →
+/// Hadamard stages 1, 2, 4 (inside a block, lane-wise), a transpose, stages 8, 16, 32
+/// (inside the group of 8 blocks), then the stages ≥ 64 over y in radix-8/4/2 passes, the
+/// last one fused with the division by sqrt(h), the signs and the rounding to Out.
+template <class Out>
+inline void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+  alignas(64) uint8_t buf[kE8V2MaxDim * 33 / 32 + 16];  // records hold at most 8.25 bits/coord
+  memcpy(buf, rec, static_cast<size_t>(l.code_bytes));
+  memset(buf + l.code_bytes, 0, 16);
+  alignas(64) double y[kE8V2MaxDim];
+  const int32_t h = l.hadamard_p;
+  const double r = sqrt(static_cast<double>(h));
+  const int32_t i = rec[0];
+  const double s = i == 0 ? 0.0 : scale(i);
+  for (int32_t k0 = 0; k0 < l.nblocks; k0 += 8) {
+    // Per lane: the 128 stream bits from the byte of the block's zone field, its bit
+    // offset there, its coarse lattice (m, R E8 or not); padding lanes decode zeros.
+    alignas(64) uint64_t lo[8] = {0, 0, 0, 0, 0, 0, 0, 0}, hi[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    alignas(64) uint64_t sh0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, zb[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    alignas(64) double f[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    alignas(32) int32_t mm[8] = {2, 2, 2, 2, 2, 2, 2, 2}, rr[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const int32_t nl = l.nblocks - k0 < 8 ? l.nblocks - k0 : 8;
+    for (int32_t ln = 0; ln < nl; ++ln) {
+      const int32_t k = k0 + ln;
+      const int32_t pos = l.block_pos[k], zbits = l.zone_bits[k], base = l.block_bits[k] - zbits;
+      memcpy(&lo[ln], buf + (pos >> 3), 8);
+      memcpy(&hi[ln], buf + (pos >> 3) + 8, 8);
+      sh0[ln] = static_cast<uint64_t>(pos & 7);
+      zb[ln] = static_cast<uint64_t>(zbits);
+      mm[ln] = base >> 3;
+      rr[ln] = (base >> 2) & 1;
+      const uint32_t z = static_cast<uint32_t>((lo[ln] >> (pos & 7)) & ((uint64_t{1} << zbits) - 1u));
+      f[ln] = 0.5 * (s * step(l.step0[k] + static_cast<int32_t>(z)));  // exact halving
+    }
+    // Digit t of every lane: width m (+1 for t ≥ 4 in 2^m R E8), at bit t·m (+ t − 4)
+    // after the zone field (which is 1..5 bits, so the window shift S is 1..12).
+    const u64x8 S = load_vec<u64x8>(sh0) + load_vec<u64x8>(zb);
+    const u64x8 bv = (load_vec<u64x8>(lo) >> S) | (load_vec<u64x8>(hi) << (64 - S));
+    const i32x8 m = load_vec<i32x8>(mm), r1 = load_vec<i32x8>(rr), re8 = -r1;
+    const u64x8 m64 = __builtin_convertvector(m, u64x8), w64 = m64 + __builtin_convertvector(r1, u64x8);
+    const u64x8 mask_lo = ((u64x8{} + 1) << m64) - 1, mask_hi = ((u64x8{} + 1) << w64) - 1;
+    i32x8 w[8];
+    u64x8 off = u64x8{} + 0;
+    for (int t = 0; t < 8; ++t) {
+      w[t] = __builtin_convertvector((bv >> off) & (t < 4 ? mask_lo : mask_hi), i32x8);
+      off += t < 4 ? m64 : w64;
+    }
+    i32x8 p2[8];
+    point2_lanes(w, m, re8, p2);
+    const f64x8 fv = load_vec<f64x8>(f);
+    f64x8 Y[8];
+    // (½·s·step)·c = s·step·(½·c) exactly: both round the same product once.
+    for (int t = 0; t < 8; ++t) Y[t] = fv * __builtin_convertvector(p2[t], f64x8);
+    butterflies<8>(Y);  // stages 1, 2, 4: coordinate t of every lane
+    transpose8(Y);      // Y[ln] = block k0 + ln
+    // Stages 8, 16, 32 pair blocks ln and ln ^ s (s = 1, 2, 4) while 8·s < h; with h < 64
+    // the group holds whole Hadamard blocks (h divides dim), so padding lanes stay apart.
+    if (h >= 64)
+      butterflies<8>(Y);
+    else if (h == 32)
+      for (int g = 0; g < 8; g += 4) butterflies<4>(Y + g);
+    else if (h == 16)
+      for (int g = 0; g < 8; g += 2) butterflies<2>(Y + g);
+    if (h <= 64) {
+      for (int32_t ln = 0; ln < nl; ++ln) store_out(Y[ln], r, 8 * (k0 + ln), out);
+    } else {
+      for (int32_t ln = 0; ln < nl; ++ln) memcpy(y + 8 * (k0 + ln), &Y[ln], sizeof(f64x8));
+    }
+  }
+  // Stages 64 .. h/2: log2(h/64) of them, radix 8 first, the last pass writes out.
+  int32_t st = 64;
+  while (st < h) {
+    const int32_t left = h / st;  // 2^(stages left)
+    if (left >= 16) {
+      hadamard_pass<8, false>(y, l.dim, h, st, r, out);
+      st *= 8;
+    } else if (left == 8) {
+      hadamard_pass<8, true>(y, l.dim, h, st, r, out);
+      st *= 8;
+    } else if (left == 4) {
+      hadamard_pass<4, true>(y, l.dim, h, st, r, out);
+      st *= 4;
+    } else {
+      hadamard_pass<2, true>(y, l.dim, h, st, r, out);
+      st *= 2;
+    }
+  }
+}
+}  // namespace e8v2
+#endif
+
+/// Decodes one record (every record is valid), one block at a time (the CUDA kernels;
+/// on the CPU the reference for the lane-wise decoder).
+template <class Out>
+[[nodiscard]] KAKEYA_HD Diag e8v2_decode_blocks(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
   double y[kE8V2MaxDim];
   const int32_t i = rec[0];
   const double s = i == 0 ? 0.0 : e8v2::scale(i);
@@ -592,6 +875,17 @@ template <class Out>
   for (int32_t j = 0; j < l.dim; ++j)
     out[j] = element<Out>::from_float(static_cast<float>(e8v2::sign_bit(j) ? -y[j] : y[j]));
   return Diag{};
+}
+
+/// Decodes one record (every record is valid).
+template <class Out>
+[[nodiscard]] KAKEYA_HD Diag e8v2_decode(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+#if defined(KAKEYA_E8V2_LANES)
+  e8v2::decode_lanes(l, rec, out);
+  return Diag{};
+#else
+  return e8v2_decode_blocks(l, rec, out);
+#endif
 }
 
 /// Codec type of the registry.
@@ -622,3 +916,4 @@ struct E8V2Codec {
 };
 
 }  // namespace kakeya
+
