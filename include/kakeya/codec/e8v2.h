@@ -224,6 +224,19 @@ template <class V>
   return (a & m) | (b & ~m);
 }
 /// |a| for 32-bit lanes.
+/// Lane kinds of point2_lanes / coarse_frame: per-lane select, all 2^m E8, all 2^m R E8.
+inline constexpr int kMixed = 0, kG = 1, kR = 2;
+/// The R E8 value r or the E8 value g of each lane.
+template <int Kind, class V>
+[[nodiscard]] KAKEYA_HD V pick(const V& re8, const V& r, const V& g) noexcept {
+  if constexpr (Kind == kR) {
+    return r;
+  } else if constexpr (Kind == kG) {
+    return g;
+  } else {
+    return select(re8, r, g);
+  }
+}
 template <class V>
 [[nodiscard]] KAKEYA_HD V vabs(const V& a) noexcept {
   if constexpr (std::is_integral_v<V>) {
@@ -302,13 +315,13 @@ KAKEYA_HD void nearest_e8_dyadic(const V* Z, const V& sh, V* n2) noexcept {
 /// The coarse-lattice frame of v = q + TIE (q given doubled, q2 = 2q), lane-wise: z = v in
 /// units of 1/4096 for 2^m E8, z = vR (pairs (a + b, a − b)) for 2^m R E8 (mask re8);
 /// returns sh such that Z / 2^sh are the coordinates in which the coarse lattice is E8.
-template <class V>
+template <int Kind = lanes::kMixed, class V>
 KAKEYA_HD V coarse_frame(const V* q2, const V& m, const V& re8, V* z) noexcept {
   V v[8];
   for (int t = 0; t < 8; ++t) v[t] = 2048 * q2[t] + static_cast<int32_t>(tie_num(t));
   for (int t = 0; t < 8; t += 2) {
-    z[t] = lanes::select(re8, v[t] + v[t + 1], v[t]);
-    z[t + 1] = lanes::select(re8, v[t] - v[t + 1], v[t + 1]);
+    z[t] = lanes::pick<Kind>(re8, v[t] + v[t + 1], v[t]);
+    z[t + 1] = lanes::pick<Kind>(re8, v[t] - v[t + 1], v[t + 1]);
   }
   return m + 12 + (re8 & 1);
 }
@@ -320,7 +333,7 @@ KAKEYA_HD V coarse_frame(const V* q2, const V& m, const V& re8, V* z) noexcept {
 KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n2) noexcept {
   int32_t q[8], z[8], n[8];
   for (int t = 0; t < 8; ++t) q[t] = static_cast<int32_t>(q2[t]);
-  const int32_t sh = coarse_frame<int32_t>(q, c.m, re8_mask(c), z);
+  const int32_t sh = coarse_frame<lanes::kMixed, int32_t>(q, c.m, re8_mask(c), z);
   nearest_e8_dyadic<int32_t>(z, sh, n);
   for (int t = 0; t < 8; ++t) n2[t] = n[t];
 }
@@ -354,7 +367,7 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
 [[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
   int64_t z[8];
   // the cell of 0 in this frame: max_r z·r < 2^sh
-  const int64_t sh = coarse_frame<int64_t>(p2, c.m, re8_mask(c), z);
+  const int64_t sh = coarse_frame<lanes::kMixed, int64_t>(p2, c.m, re8_mask(c), z);
   return max_root_dot2(z) < (int64_t{1} << (sh + 1));
 }
 
@@ -427,28 +440,32 @@ KAKEYA_HD void digits(const double* p, const BlockConfig& c, uint32_t* w) noexce
 
 /// The codewords of digits w, lane-wise: q − Qc(q + TIE), q = Σ w_i A_i (exact, integers),
 /// doubled; m and the mask re8 give each lane's coarse lattice.
-template <class V>
+/// Kind: lanes::kG / kR when every lane has a 2^m E8 / 2^m R E8 coarse lattice (the
+/// other kind's arithmetic is skipped), kMixed to select per lane by the mask re8.
+template <int Kind = lanes::kMixed, class V>
 KAKEYA_HD void point2_lanes(const V* w, const V& m, const V& re8, V* out2) noexcept {
   V q2[8];
-  if constexpr (std::is_integral_v<V>) {  // one block: its own lattice only
+  if constexpr (std::is_integral_v<V> && Kind == lanes::kMixed) {  // one block: its own lattice only
     if (re8)
       basis_mul<true, false>(w, q2);
     else
       basis_mul<false, false>(w, q2);
-  } else {  // lanes of both kinds: both products, then a select
+  } else if constexpr (Kind == lanes::kMixed) {  // both products, then a select
     V g[8], r[8];
     basis_mul<false, false>(w, g);
     basis_mul<true, false>(w, r);
     for (int t = 0; t < 8; ++t) q2[t] = lanes::select(re8, r[t], g[t]);
+  } else {
+    basis_mul<Kind == lanes::kR, false>(w, q2);
   }
   V z[8], n2[8];
-  const V sh = coarse_frame(q2, m, re8, z);
+  const V sh = coarse_frame<Kind>(q2, m, re8, z);
   nearest_e8_dyadic(z, sh, n2);
   const V s = lanes::bcast<V>(1) << m;
   for (int t = 0; t < 8; t += 2) {
     const V r0 = n2[t] + n2[t + 1], r1 = n2[t] - n2[t + 1];  // n R, the 2^m R E8 point
-    out2[t] = q2[t] - s * lanes::select(re8, r0, n2[t]);
-    out2[t + 1] = q2[t + 1] - s * lanes::select(re8, r1, n2[t + 1]);
+    out2[t] = q2[t] - s * lanes::pick<Kind>(re8, r0, n2[t]);
+    out2[t + 1] = q2[t + 1] - s * lanes::pick<Kind>(re8, r1, n2[t + 1]);
   }
 }
 
@@ -456,7 +473,7 @@ KAKEYA_HD void point2_lanes(const V* w, const V& m, const V& re8, V* out2) noexc
 KAKEYA_HD void point2(const uint32_t* w, const BlockConfig& c, int64_t* out2) noexcept {
   int32_t wi[8], o[8];
   for (int t = 0; t < 8; ++t) wi[t] = static_cast<int32_t>(w[t]);
-  point2_lanes<int32_t>(wi, c.m, re8_mask(c), o);
+  point2_lanes<lanes::kMixed, int32_t>(wi, c.m, re8_mask(c), o);
   for (int t = 0; t < 8; ++t) out2[t] = o[t];
 }
 
@@ -667,16 +684,30 @@ template <class In>
 
 #if !defined(__CUDACC__) && !defined(__HIPCC__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(KAKEYA_E8V2_NO_LANES)
-/// The CPU decoder runs 8 blocks at a time, one per lane of GCC/Clang vectors (compiled
-/// for the ISA of each batch loop, see cpu/isa.h). Same arithmetic as the one-block path
-/// (e8v2_decode_blocks), operation for operation, so the output is bit-identical
-/// (tests/cpp/test_e8v2.cpp compares the two).
+/// The CPU decoder runs W = 8 (AVX-512) or 4 (narrower vectors) blocks at a time, one per
+/// lane of GCC/Clang vectors, compiled for the ISA of each batch loop (cpu/isa.h). Same
+/// arithmetic as the one-block path (e8v2_decode_blocks), operation for operation, so
+/// the output is bit-identical (tests/cpp/test_e8v2.cpp compares the two).
 #define KAKEYA_E8V2_LANES 1
 namespace e8v2 {
-typedef int32_t i32x8 __attribute__((vector_size(32)));
-typedef uint64_t u64x8 __attribute__((vector_size(64)));
-typedef double f64x8 __attribute__((vector_size(64)));
-typedef float f32x8 __attribute__((vector_size(32)));
+
+/// The vector types of W lanes.
+template <int W>
+struct LaneTypes;
+template <>
+struct LaneTypes<8> {
+  typedef int32_t I32 __attribute__((vector_size(32)));
+  typedef uint64_t U64 __attribute__((vector_size(64)));
+  typedef double F64 __attribute__((vector_size(64)));
+  typedef float F32 __attribute__((vector_size(32)));
+};
+template <>
+struct LaneTypes<4> {
+  typedef int32_t I32 __attribute__((vector_size(16)));
+  typedef uint64_t U64 __attribute__((vector_size(32)));
+  typedef double F64 __attribute__((vector_size(32)));
+  typedef float F32 __attribute__((vector_size(16)));
+};
 
 /// σ as ±1.0f for coordinates 0..kE8V2MaxDim−1.
 struct SignTable {
@@ -690,7 +721,7 @@ struct SignTable {
 inline constexpr SignTable kSigns = make_sign_table();
 
 template <class T>
-[[nodiscard]] inline T load_vec(const void* p) noexcept {
+[[nodiscard]] KAKEYA_HD T load_vec(const void* p) noexcept {
   T v;
   memcpy(&v, p, sizeof v);
   return v;
@@ -699,7 +730,7 @@ template <class T>
 /// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
 /// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st.
 template <int R, class V>
-inline void butterflies(V* v) noexcept {
+KAKEYA_HD void butterflies(V* v) noexcept {
   for (int s = 1; s < R; s *= 2)
     for (int i = 0; i < R; i += 2 * s)
       for (int q = i; q < i + s; ++q) {
@@ -709,9 +740,11 @@ inline void butterflies(V* v) noexcept {
       }
 }
 
-/// In-register transpose of an 8×8 matrix of doubles (rows v[0..7]).
-inline void transpose8(f64x8* v) noexcept {
-  f64x8 a[8], b[8];
+/// In-register transpose of the 8×8 doubles v[0..7] (rows) into r[k][0] (columns).
+KAKEYA_HD void transpose(LaneTypes<8>::F64* v, LaneTypes<8>::F64 (*r)[1]) noexcept {
+  typedef LaneTypes<8>::F64 F;
+  typedef LaneTypes<4>::F64 H;
+  F a[8], b[8];
   for (int i = 0; i < 8; i += 2) {
     a[i] = __builtin_shufflevector(v[i], v[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
     a[i + 1] = __builtin_shufflevector(v[i], v[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
@@ -722,47 +755,74 @@ inline void transpose8(f64x8* v) noexcept {
       b[i + k + 2] = __builtin_shufflevector(a[i + k], a[i + k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
     }
   for (int k = 0; k < 4; ++k) {
-    v[k] = __builtin_shufflevector(b[k], b[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    v[k + 4] = __builtin_shufflevector(b[k], b[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    const H b0 = __builtin_shufflevector(b[k], b[k], 0, 1, 2, 3), b1 = __builtin_shufflevector(b[k], b[k], 4, 5, 6, 7);
+    const H c0 = __builtin_shufflevector(b[k + 4], b[k + 4], 0, 1, 2, 3);
+    const H c1 = __builtin_shufflevector(b[k + 4], b[k + 4], 4, 5, 6, 7);
+    r[k][0] = __builtin_shufflevector(b0, c0, 0, 1, 2, 3, 4, 5, 6, 7);
+    r[k + 4][0] = __builtin_shufflevector(b1, c1, 0, 1, 2, 3, 4, 5, 6, 7);
   }
 }
 
-/// Writes 8 decoded coordinates: x̂_j = σ_j · float32(y_j / r).
-template <class Out>
-inline void store_out(const f64x8& y, double r, int32_t j, Out* out) noexcept {
-  const f32x8 v = __builtin_convertvector(y / r, f32x8) * load_vec<f32x8>(kSigns.v + j);
+/// In-register transpose of the 8×4 doubles v[0..7] (rows: coordinates) into r[k][0..1]
+/// (block k: coordinates 0–3 and 4–7).
+KAKEYA_HD void transpose(LaneTypes<4>::F64* v, LaneTypes<4>::F64 (*r)[2]) noexcept {
+  typedef LaneTypes<4>::F64 F;
+  for (int c = 0; c < 2; ++c) {
+    const F* u = v + 4 * c;
+    const F a0 = __builtin_shufflevector(u[0], u[1], 0, 4, 2, 6), a1 = __builtin_shufflevector(u[0], u[1], 1, 5, 3, 7);
+    const F a2 = __builtin_shufflevector(u[2], u[3], 0, 4, 2, 6), a3 = __builtin_shufflevector(u[2], u[3], 1, 5, 3, 7);
+    r[0][c] = __builtin_shufflevector(a0, a2, 0, 1, 4, 5);
+    r[1][c] = __builtin_shufflevector(a1, a3, 0, 1, 4, 5);
+    r[2][c] = __builtin_shufflevector(a0, a2, 2, 3, 6, 7);
+    r[3][c] = __builtin_shufflevector(a1, a3, 2, 3, 6, 7);
+  }
+}
+
+/// Writes W decoded coordinates from j: x̂_j = σ_j · float32(y_j / r).
+template <int W, class Out>
+KAKEYA_HD void store_out(const typename LaneTypes<W>::F64& y, double r, int32_t j, Out* out) noexcept {
+  typedef typename LaneTypes<W>::F32 F32;
+  const F32 v = __builtin_convertvector(y / r, F32) * load_vec<F32>(kSigns.v + j);
   if constexpr (std::is_same_v<Out, float>) {
     memcpy(out + j, &v, sizeof v);
   } else {
-    for (int t = 0; t < 8; ++t) out[j + t] = element<Out>::from_float(v[t]);
+    for (int t = 0; t < W; ++t) out[j + t] = element<Out>::from_float(v[t]);
   }
 }
 
-/// Walsh–Hadamard stages st, 2·st, ..., R/2·st (st ≥ 8, R ≤ h/st) over y, in place, or
+/// Walsh–Hadamard stages st, 2·st, ..., R/2·st (st ≥ W, R ≤ h/st) over y, in place, or
 /// (Final) written to out with the division by r and the signs.
-template <int R, bool Final, class Out>
-inline void hadamard_pass(double* y, int32_t dim, int32_t h, int32_t st, double r, Out* out) noexcept {
+template <int W, int R, bool Final, class Out>
+KAKEYA_HD void hadamard_pass(double* y, int32_t dim, int32_t h, int32_t st, double r, Out* out) noexcept {
+  typedef typename LaneTypes<W>::F64 F64;
   for (int32_t o = 0; o < dim; o += h)
     for (int32_t i = o; i < o + h; i += R * st)
-      for (int32_t j = i; j < i + st; j += 8) {
-        f64x8 v[R];
-        for (int q = 0; q < R; ++q) v[q] = load_vec<f64x8>(y + j + q * st);
+      for (int32_t j = i; j < i + st; j += W) {
+        F64 v[R];
+        for (int q = 0; q < R; ++q) v[q] = load_vec<F64>(y + j + q * st);
         butterflies<R>(v);
         for (int q = 0; q < R; ++q) {
           if constexpr (Final)
-            store_out(v[q], r, j + q * st, out);
+            store_out<W>(v[q], r, j + q * st, out);
           else
-            memcpy(y + j + q * st, &v[q], sizeof(f64x8));
+            memcpy(y + j + q * st, &v[q], sizeof(F64));
         }
       }
 }
 
-/// The whole decoder, 8 blocks per step: digits → codewords (point2_lanes) → s·step·c →
-/// Hadamard stages 1, 2, 4 (inside a block, lane-wise), a transpose, stages 8, 16, 32
-/// (inside the group of 8 blocks), then the stages ≥ 64 over y in radix-8/4/2 passes, the
-/// last one fused with the division by sqrt(h), the signs and the rounding to Out.
-template <class Out>
-inline void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+/// The whole decoder, WI = 8 blocks per step, one per int32 lane: digits → codewords
+/// (point2_lanes); then per WF lanes (8 with AVX-512; 4 where a vector holds 4 doubles):
+/// s·step·c → Hadamard stages 1, 2, 4 (inside a block, lane-wise), a transpose, stages
+/// 8 .. 4·WF (inside the WF blocks), then the stages ≥ 8·WF over y in radix-8/4/2
+/// passes, the last one fused with the division by sqrt(h), the signs and the rounding.
+template <int WF, class Out>
+KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+  constexpr int WI = 8;
+  typedef typename LaneTypes<WI>::I32 I32;
+  typedef typename LaneTypes<WI>::U64 U64;
+  typedef typename LaneTypes<WF>::F64 F64;
+  typedef typename LaneTypes<WF>::I32 I32F;
+  constexpr int C = 8 / WF;  // vectors per block row
   alignas(64) uint8_t buf[kE8V2MaxDim * 33 / 32 + 16];  // records hold at most 8.25 bits/coord
   memcpy(buf, rec, static_cast<size_t>(l.code_bytes));
   memset(buf + l.code_bytes, 0, 16);
@@ -771,14 +831,14 @@ inline void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noex
   const double r = sqrt(static_cast<double>(h));
   const int32_t i = rec[0];
   const double s = i == 0 ? 0.0 : scale(i);
-  for (int32_t k0 = 0; k0 < l.nblocks; k0 += 8) {
+  for (int32_t k0 = 0; k0 < l.nblocks; k0 += WI) {
     // Per lane: the 128 stream bits from the byte of the block's zone field, its bit
     // offset there, its coarse lattice (m, R E8 or not); padding lanes decode zeros.
-    alignas(64) uint64_t lo[8] = {0, 0, 0, 0, 0, 0, 0, 0}, hi[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    alignas(64) uint64_t sh0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, zb[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    alignas(64) double f[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    alignas(32) int32_t mm[8] = {2, 2, 2, 2, 2, 2, 2, 2}, rr[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const int32_t nl = l.nblocks - k0 < 8 ? l.nblocks - k0 : 8;
+    alignas(64) uint64_t lo[WI] = {}, hi[WI] = {}, sh0[WI] = {}, zb[WI] = {1, 1, 1, 1, 1, 1, 1, 1};
+    alignas(64) double f[WI] = {};
+    alignas(32) int32_t mm[WI] = {2, 2, 2, 2, 2, 2, 2, 2}, rr[WI] = {};
+    const int32_t nl = l.nblocks - k0 < WI ? l.nblocks - k0 : WI;
+    int nr = 0;
     for (int32_t ln = 0; ln < nl; ++ln) {
       const int32_t k = k0 + ln;
       const int32_t pos = l.block_pos[k], zbits = l.zone_bits[k], base = l.block_bits[k] - zbits;
@@ -788,59 +848,80 @@ inline void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noex
       zb[ln] = static_cast<uint64_t>(zbits);
       mm[ln] = base >> 3;
       rr[ln] = (base >> 2) & 1;
+      nr += rr[ln];
       const uint32_t z = static_cast<uint32_t>((lo[ln] >> (pos & 7)) & ((uint64_t{1} << zbits) - 1u));
       f[ln] = 0.5 * (s * step(l.step0[k] + static_cast<int32_t>(z)));  // exact halving
     }
     // Digit t of every lane: width m (+1 for t ≥ 4 in 2^m R E8), at bit t·m (+ t − 4)
     // after the zone field (which is 1..5 bits, so the window shift S is 1..12).
-    const u64x8 S = load_vec<u64x8>(sh0) + load_vec<u64x8>(zb);
-    const u64x8 bv = (load_vec<u64x8>(lo) >> S) | (load_vec<u64x8>(hi) << (64 - S));
-    const i32x8 m = load_vec<i32x8>(mm), r1 = load_vec<i32x8>(rr), re8 = -r1;
-    const u64x8 m64 = __builtin_convertvector(m, u64x8), w64 = m64 + __builtin_convertvector(r1, u64x8);
-    const u64x8 mask_lo = ((u64x8{} + 1) << m64) - 1, mask_hi = ((u64x8{} + 1) << w64) - 1;
-    i32x8 w[8];
-    u64x8 off = u64x8{} + 0;
+    const U64 S = load_vec<U64>(sh0) + load_vec<U64>(zb);
+    const U64 bv = (load_vec<U64>(lo) >> S) | (load_vec<U64>(hi) << (64 - S));
+    const I32 m = load_vec<I32>(mm), r1 = load_vec<I32>(rr), re8 = -r1;
+    const U64 m64 = __builtin_convertvector(m, U64), w64 = m64 + __builtin_convertvector(r1, U64);
+    const U64 mask_lo = ((U64{} + 1) << m64) - 1, mask_hi = ((U64{} + 1) << w64) - 1;
+    I32 w[8];
+    U64 off = U64{} + 0;
     for (int t = 0; t < 8; ++t) {
-      w[t] = __builtin_convertvector((bv >> off) & (t < 4 ? mask_lo : mask_hi), i32x8);
+      w[t] = __builtin_convertvector((bv >> off) & (t < 4 ? mask_lo : mask_hi), I32);
       off += t < 4 ? m64 : w64;
     }
-    i32x8 p2[8];
-    point2_lanes(w, m, re8, p2);
-    const f64x8 fv = load_vec<f64x8>(f);
-    f64x8 Y[8];
-    // (½·s·step)·c = s·step·(½·c) exactly: both round the same product once.
-    for (int t = 0; t < 8; ++t) Y[t] = fv * __builtin_convertvector(p2[t], f64x8);
-    butterflies<8>(Y);  // stages 1, 2, 4: coordinate t of every lane
-    transpose8(Y);      // Y[ln] = block k0 + ln
-    // Stages 8, 16, 32 pair blocks ln and ln ^ s (s = 1, 2, 4) while 8·s < h; with h < 64
-    // the group holds whole Hadamard blocks (h divides dim), so padding lanes stay apart.
-    if (h >= 64)
-      butterflies<8>(Y);
-    else if (h == 32)
-      for (int g = 0; g < 8; g += 4) butterflies<4>(Y + g);
-    else if (h == 16)
-      for (int g = 0; g < 8; g += 2) butterflies<2>(Y + g);
-    if (h <= 64) {
-      for (int32_t ln = 0; ln < nl; ++ln) store_out(Y[ln], r, 8 * (k0 + ln), out);
-    } else {
-      for (int32_t ln = 0; ln < nl; ++ln) memcpy(y + 8 * (k0 + ln), &Y[ln], sizeof(f64x8));
+    alignas(32) int32_t p2[8][WI];
+    {
+      I32 p[8];
+      if (nr == 0)  // blocks are sorted by size, so most groups hold one lattice kind
+        point2_lanes<lanes::kG>(w, m, re8, p);
+      else if (nr == nl)
+        point2_lanes<lanes::kR>(w, m, re8, p);
+      else
+        point2_lanes<lanes::kMixed>(w, m, re8, p);
+      memcpy(p2, p, sizeof p2);
+    }
+    for (int32_t g0 = 0; g0 < WI && g0 < nl; g0 += WF) {
+      // (½·s·step)·c = s·step·(½·c) exactly: both round the same product once.
+      const F64 fv = load_vec<F64>(f + g0);
+      F64 Y[8];
+      for (int t = 0; t < 8; ++t) Y[t] = fv * __builtin_convertvector(load_vec<I32F>(&p2[t][g0]), F64);
+      butterflies<8>(Y);  // stages 1, 2, 4: coordinate t of every lane
+      F64 rows[WF][C];    // rows[ln] = block k0 + g0 + ln
+      transpose(Y, rows);
+      // Stages 8, 16, ... pair blocks ln and ln ^ s (s < WF) while 8·s < h; with h < 8·WF
+      // the WF blocks hold whole Hadamard blocks (h divides dim), so padding stays apart.
+      const int32_t ng = nl - g0 < WF ? nl - g0 : WF;
+      for (int c = 0; c < C; ++c) {
+        F64 v[WF];
+        for (int ln = 0; ln < WF; ++ln) v[ln] = rows[ln][c];
+        if (h >= 8 * WF) {
+          butterflies<WF>(v);
+        } else if (WF == 8 && h == 32) {
+          for (int g = 0; g < WF; g += 4) butterflies<4>(v + g);
+        } else if (h == 16) {
+          for (int g = 0; g < WF; g += 2) butterflies<2>(v + g);
+        }
+        for (int32_t ln = 0; ln < ng; ++ln) {
+          const int32_t j = 8 * (k0 + g0 + ln) + WF * c;
+          if (h <= 8 * WF)
+            store_out<WF>(v[ln], r, j, out);
+          else
+            memcpy(y + j, &v[ln], sizeof(F64));
+        }
+      }
     }
   }
-  // Stages 64 .. h/2: log2(h/64) of them, radix 8 first, the last pass writes out.
-  int32_t st = 64;
+  // Stages 8·WF .. h/2, radix 8 first, the last pass writes out.
+  int32_t st = 8 * WF;
   while (st < h) {
     const int32_t left = h / st;  // 2^(stages left)
     if (left >= 16) {
-      hadamard_pass<8, false>(y, l.dim, h, st, r, out);
+      hadamard_pass<WF, 8, false>(y, l.dim, h, st, r, out);
       st *= 8;
     } else if (left == 8) {
-      hadamard_pass<8, true>(y, l.dim, h, st, r, out);
+      hadamard_pass<WF, 8, true>(y, l.dim, h, st, r, out);
       st *= 8;
     } else if (left == 4) {
-      hadamard_pass<4, true>(y, l.dim, h, st, r, out);
+      hadamard_pass<WF, 4, true>(y, l.dim, h, st, r, out);
       st *= 4;
     } else {
-      hadamard_pass<2, true>(y, l.dim, h, st, r, out);
+      hadamard_pass<WF, 2, true>(y, l.dim, h, st, r, out);
       st *= 2;
     }
   }
@@ -877,15 +958,35 @@ template <class Out>
   return Diag{};
 }
 
+/// Decodes one record (every record is valid). Lanes: 0 decodes one block at a time
+/// (e8v2_decode_blocks); 4 or 8 runs the vector decoder with that many double lanes
+/// (CPU, GCC/Clang; the batch loops of cpu/codec.h pass 8 with AVX-512, 4 with AVX2, 0
+/// for the baseline ISA, where it is slower than one block at a time).
+template <int Lanes, class Out>
+[[nodiscard]] KAKEYA_HD Diag e8v2_decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
+#if defined(KAKEYA_E8V2_LANES)
+  if constexpr (Lanes != 0) {
+    static_assert(Lanes == 4 || Lanes == 8, "e8v2 vector decoder: 4 or 8 double lanes");
+    e8v2::decode_lanes<Lanes>(l, rec, out);
+    return Diag{};
+  }
+#endif
+  return e8v2_decode_blocks(l, rec, out);
+}
+
+/// The lane count e8v2_decode uses: what the compile flags allow.
+#if defined(KAKEYA_E8V2_LANES) && defined(__AVX512F__)
+inline constexpr int kE8V2DefaultLanes = 8;
+#elif defined(KAKEYA_E8V2_LANES) && defined(__AVX2__)
+inline constexpr int kE8V2DefaultLanes = 4;
+#else
+inline constexpr int kE8V2DefaultLanes = 0;
+#endif
+
 /// Decodes one record (every record is valid).
 template <class Out>
 [[nodiscard]] KAKEYA_HD Diag e8v2_decode(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
-#if defined(KAKEYA_E8V2_LANES)
-  e8v2::decode_lanes(l, rec, out);
-  return Diag{};
-#else
-  return e8v2_decode_blocks(l, rec, out);
-#endif
+  return e8v2_decode_lanes<kE8V2DefaultLanes>(l, rec, out);
 }
 
 /// Codec type of the registry.
@@ -912,6 +1013,11 @@ struct E8V2Codec {
   template <class Out>
   [[nodiscard]] KAKEYA_HD static Diag decode(const Layout& l, const uint8_t* rec, float*, Out* out) noexcept {
     return e8v2_decode(l, rec, out);
+  }
+  /// decode for a batch loop whose vectors hold `Lanes` doubles (cpu/codec.h).
+  template <int Lanes, class Out>
+  [[nodiscard]] KAKEYA_HD static Diag decode_lanes(const Layout& l, const uint8_t* rec, float*, Out* out) noexcept {
+    return e8v2_decode_lanes<Lanes>(l, rec, out);
   }
 };
 

@@ -22,6 +22,7 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kakeya/codec/diag.h"
@@ -106,11 +107,27 @@ class FirstFailure {
   }
 }
 
+/// Whether codec C has an ISA-tuned decode (decode_lanes<Lanes, Out>).
+template <class C, class = void>
+struct HasLaneDecode : std::false_type {};
+template <class C>
+struct HasLaneDecode<C, std::void_t<decltype(&C::template decode_lanes<0, float>)>> : std::true_type {};
+
+/// One row's decode; Lanes = doubles per vector of the calling loop's ISA (0: baseline).
+template <class C, int Lanes, class Out>
+KAKEYA_HD Diag decode_row(const typename C::Layout& lay, const uint8_t* rec, float* scratch, Out* out) noexcept {
+  if constexpr (HasLaneDecode<C>::value) {
+    return C::template decode_lanes<Lanes, Out>(lay, rec, scratch, out);
+  } else {
+    return C::template decode<Out>(lay, rec, scratch, out);
+  }
+}
+
 /// The per-row loops, one copy per ISA (see isa.h). Each copy carries its target
 /// attribute; the codec functions are always_inline, so the whole codec is compiled
 /// into each copy for that ISA. Distinct names (not one inline function compiled under
 /// different flags in different files) keep the linker from merging the copies.
-#define KAKEYA_CPU_ROW_LOOPS(SUFFIX, ATTR)                                                              \
+#define KAKEYA_CPU_ROW_LOOPS(SUFFIX, ATTR, LANES)                                                            \
   template <class C, class In>                                                                        \
   ATTR void encode_rows_##SUFFIX(const typename C::Layout& lay, StridedBatch<const In> x, CodeBatch codes, \
                                  int64_t b, int64_t e, float* scratch, FirstFailure& fail) {          \
@@ -124,16 +141,16 @@ class FirstFailure {
                                  int64_t b, int64_t e, float* scratch, uint8_t* bad_rows,              \
                                  FirstFailure& fail) {                                                \
     for (int64_t r = b; r < e; ++r) {                                                                 \
-      const Diag d = C::template decode<Out>(lay, codes.row(r), scratch, out.row(r));                  \
+      const Diag d = decode_row<C, LANES, Out>(lay, codes.row(r), scratch, out.row(r));               \
       if (bad_rows) bad_rows[r] = d.ok() ? 0 : 1;                                                     \
       if (!d.ok()) fail.note(r, d);                                                                   \
     }                                                                                                 \
   }
 
-KAKEYA_CPU_ROW_LOOPS(baseline, )
+KAKEYA_CPU_ROW_LOOPS(baseline, , 0)
 #if KAKEYA_X86_DISPATCH
-KAKEYA_CPU_ROW_LOOPS(avx2, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt"))))
-KAKEYA_CPU_ROW_LOOPS(avx512, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))))
+KAKEYA_CPU_ROW_LOOPS(avx2, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt"))), 4)
+KAKEYA_CPU_ROW_LOOPS(avx512, __attribute__((target("avx,avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), 8)
 #endif
 #undef KAKEYA_CPU_ROW_LOOPS
 
