@@ -40,7 +40,9 @@
 // The lane templates below pass vector types (the CPU decoder) between always-inline
 // functions, so GCC's note that such arguments change the ABI without AVX does not apply.
 // GCC reports it at the end of the calling function, after any pop, so it stays off.
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
@@ -99,8 +101,9 @@ inline constexpr double kMaxRms = 0x1.d5818dcfba487p+17;
   return fmix32(static_cast<uint32_t>(i) + 0x9E3779B9u) & 1u;
 }
 
-/// ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)): NumPy's sum of 8 float64.
-[[nodiscard]] KAKEYA_HD double sum8(const double* a) noexcept {
+/// ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)): NumPy's sum of 8 float64 (per lane).
+template <class D>
+[[nodiscard]] KAKEYA_HD D sum8(const D* a) noexcept {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
@@ -146,48 +149,6 @@ KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
   fwht_stages(y, dim, h, 1);
   const double r = sqrt(static_cast<double>(h));
   for (int32_t i = 0; i < dim; ++i) y[i] = y[i] / r;
-}
-
-/// Nearest D8 point (the reference's nearest_d8: rint, then fix the parity at the
-/// first coordinate of largest |x − r|, towards x; e ≥ 0 steps up).
-KAKEYA_HD void nearest_d8(const double* x, double* r) noexcept {
-  int64_t sum = 0;
-  for (int t = 0; t < 8; ++t) {
-    r[t] = rint(x[t]);
-    sum += static_cast<int64_t>(r[t]);
-  }
-  if (sum & 1) {
-    double e[8], mx = 0.0;
-    for (int t = 0; t < 8; ++t) {
-      e[t] = fabs(x[t] - r[t]);
-      mx = e[t] > mx ? e[t] : mx;
-    }
-    int col = 7;
-    for (int t = 7; t >= 0; --t) col = e[t] == mx ? t : col;  // the first largest
-    r[col] += (x[col] - r[col] >= 0.0) ? 1.0 : -1.0;
-  }
-}
-
-/// Nearest E8 point (D8 ∪ D8 + ½; the coset with the strictly smaller distance, else D8).
-KAKEYA_HD void nearest_e8(const double* x, double* out) noexcept {
-  double a[8], b[8], xm[8], da[8], db[8];
-  nearest_d8(x, a);
-  for (int t = 0; t < 8; ++t) xm[t] = x[t] - 0.5;
-  nearest_d8(xm, b);
-  for (int t = 0; t < 8; ++t) {
-    b[t] += 0.5;
-    const double ea = x[t] - a[t], eb = x[t] - b[t];
-    da[t] = ea * ea;
-    db[t] = eb * eb;
-  }
-  const bool use_b = sum8(db) < sum8(da);
-  for (int t = 0; t < 8; ++t) out[t] = use_b ? b[t] : a[t];
-}
-
-/// The tie-break offset TIE = c / 4096: tie_num(t) = c.
-[[nodiscard]] KAKEYA_HD int64_t tie_num(int t) noexcept {
-  const int16_t c[8] = {9, 11, 30, 52, 125, 7, 4, 3};
-  return c[t];
 }
 
 /// Lane-wise integer helpers. V is one integer (int32_t, int64_t: the CUDA kernels, the
@@ -258,7 +219,108 @@ template <class V>
 #endif
   }
 }
+/// Double lanes: D is double (masks bool) or a vector of doubles (masks the int64
+/// vector of equal size).
+template <class D>
+using MaskOf = decltype(D{} < D{});
+template <class D>
+[[nodiscard]] KAKEYA_HD D dbcast(double x) noexcept {
+  return D{} + x;
+}
+/// |x| (clears the sign bit, so |−0| = +0 as fabs).
+template <class D>
+[[nodiscard]] KAKEYA_HD D dabs(const D& x) noexcept {
+  if constexpr (std::is_floating_point_v<D>) {
+    return fabs(x);
+  } else {
+    typedef decltype(D{} < D{}) U;
+    return (D)((U)x & (U{} + 0x7FFFFFFFFFFFFFFF));
+  }
+}
+/// rint in the default rounding mode (round half to even); lanes: (x + 1.5·2^52) − 1.5·2^52,
+/// the same for |x| < 2^51 (every |x| here is below 2^13).
+template <class D>
+[[nodiscard]] KAKEYA_HD D drint(const D& x) noexcept {
+  if constexpr (std::is_floating_point_v<D>) {
+    return rint(x);
+  } else {
+    const D big = D{} + 0x1.8p52;
+    return (x + big) - big;
+  }
+}
+/// Whether the integer-valued double s is odd, as a mask.
+template <class D>
+[[nodiscard]] KAKEYA_HD MaskOf<D> dodd(const D& s) noexcept {
+  if constexpr (std::is_floating_point_v<D>) {
+    return (static_cast<int64_t>(s) & 1) != 0;
+  } else {
+    typedef MaskOf<D> M;
+    return (__builtin_convertvector(s, M) & 1) != 0;
+  }
+}
+template <class M>
+[[nodiscard]] KAKEYA_HD M mnot(const M& m) noexcept {
+  if constexpr (std::is_same_v<M, bool>) {
+    return !m;
+  } else {
+    return ~m;
+  }
+}
 }  // namespace lanes
+
+/// Nearest D8 point (the reference's nearest_d8: rint, then fix the parity at the
+/// first coordinate of largest |x − r|, towards x; e ≥ 0 steps up), per lane of D.
+template <class D>
+KAKEYA_HD void nearest_d8(const D* x, D* r) noexcept {
+  using namespace lanes;
+  using M = MaskOf<D>;
+  D sum = dbcast<D>(0.0);  // integers below 2^16: exact
+  for (int t = 0; t < 8; ++t) {
+    r[t] = drint(x[t]);
+    sum += r[t];
+  }
+  const M odd = dodd(sum);
+  if constexpr (std::is_floating_point_v<D>) {
+    if (!odd) return;
+  }
+  D e[8], mx = dbcast<D>(0.0);
+  for (int t = 0; t < 8; ++t) {
+    e[t] = dabs(x[t] - r[t]);
+    mx = e[t] > mx ? e[t] : mx;
+  }
+  M done = mnot(odd);
+  for (int t = 0; t < 8; ++t) {  // the first largest
+    const M hit = (e[t] == mx) & mnot(done);
+    const D up = x[t] - r[t] >= 0.0 ? dbcast<D>(1.0) : dbcast<D>(-1.0);
+    r[t] += hit ? up : dbcast<D>(0.0);
+    done = done | hit;
+  }
+}
+
+/// Nearest E8 point (D8 ∪ D8 + ½; the coset with the strictly smaller distance, else
+/// D8), per lane of D.
+template <class D>
+KAKEYA_HD void nearest_e8(const D* x, D* out) noexcept {
+  D a[8], b[8], xm[8], da[8], db[8];
+  nearest_d8(x, a);
+  for (int t = 0; t < 8; ++t) xm[t] = x[t] - 0.5;
+  nearest_d8(xm, b);
+  for (int t = 0; t < 8; ++t) {
+    b[t] += 0.5;
+    const D ea = x[t] - a[t], eb = x[t] - b[t];
+    da[t] = ea * ea;
+    db[t] = eb * eb;
+  }
+  const auto use_b = sum8(db) < sum8(da);
+  for (int t = 0; t < 8; ++t) out[t] = use_b ? b[t] : a[t];
+}
+
+/// The tie-break offset TIE = c / 4096: tie_num(t) = c.
+[[nodiscard]] KAKEYA_HD int64_t tie_num(int t) noexcept {
+  const int16_t c[8] = {9, 11, 30, 52, 125, 7, 4, 3};
+  return c[t];
+}
+
 
 /// Nearest E8 point to z = Z / 2^sh (the reference's nearest_e8 on a dyadic point,
 /// exactly, in integers), lane-wise, as doubled coordinates n2 = 2·n. Every z the codec
@@ -341,19 +403,19 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
 /// 2·max over the 240 roots r of v·r, for an integer vector v: the larger of 2(a₁ + a₂)
 /// (a₁ ≥ a₂ the two largest |v_t|; roots ±e_i ± e_j) and Σ|v_t| − (odd number of negative
 /// v_t ? 2·min|v_t| : 0) (roots ½(±1)⁸ with an even number of minus signs). No sorting.
-[[nodiscard]] KAKEYA_HD int64_t max_root_dot2(const int64_t* v) noexcept {
-  int64_t sum = 0, m1 = 0, m2 = 0, mn = INT64_MAX;
-  int neg = 0;
+template <class V>
+[[nodiscard]] KAKEYA_HD V max_root_dot2(const V* v) noexcept {
+  V sum = lanes::bcast<V>(0), m1 = sum, m2 = sum, mn = lanes::bcast<V>(INT32_MAX), neg = sum;  // |v| < 2^31
   for (int t = 0; t < 8; ++t) {
-    const int64_t a = v[t] < 0 ? -v[t] : v[t];
+    const V a = lanes::vabs(v[t]);
     sum += a;
     mn = a < mn ? a : mn;
-    neg += v[t] < 0 ? 1 : 0;
-    const int64_t lo = a < m1 ? a : m1;
+    neg ^= v[t] < 0;  // lanes: −1 / 0; one lane: 1 / 0
+    const V lo = a < m1 ? a : m1;
     m2 = lo > m2 ? lo : m2;
     m1 = a > m1 ? a : m1;
   }
-  const int64_t pair2 = 2 * (m1 + m2), half2 = sum - ((neg & 1) ? 2 * mn : 0);
+  const V pair2 = 2 * (m1 + m2), half2 = sum - ((neg & 1) != 0 ? 2 * mn : lanes::bcast<V>(0));
   return pair2 > half2 ? pair2 : half2;
 }
 
@@ -369,6 +431,24 @@ KAKEYA_HD void coarse_coords(const int64_t* q2, const BlockConfig& c, int64_t* n
   // the cell of 0 in this frame: max_r z·r < 2^sh
   const int64_t sh = coarse_frame<lanes::kMixed, int64_t>(p2, c.m, re8_mask(c), z);
   return max_root_dot2(z) < (int64_t{1} << (sh + 1));
+}
+
+/// Every zone step is at least 1/128 (contains_lanes' int32 bound).
+[[nodiscard]] constexpr bool e8v2_steps_above(double lo) noexcept {
+  for (double v : detail::kE8V2Steps_)
+    if (!(v >= lo)) return false;
+  return true;
+}
+static_assert(e8v2_steps_above(1.0 / 128), "e8v2 zone steps below 1/128 break contains_lanes' int32 bound");
+
+/// contains2 per lane of int32 vectors (Kind: the block's coarse lattice), as a mask.
+/// Exact in int32: |p| < 2^13 here (|u| ≤ 32·2^(3/16) and every zone step ≥ 1/128), so
+/// |z| < 2^26 and Σ|z| < 2^29.
+template <int Kind, class V>
+[[nodiscard]] KAKEYA_HD V contains_lanes(const V* p2, const BlockConfig& c) noexcept {
+  V z[8];
+  const V sh = coarse_frame<Kind>(p2, lanes::bcast<V>(c.m), lanes::bcast<V>(re8_mask(c)), z);
+  return max_root_dot2(z) < (lanes::bcast<V>(1) << (sh + 1));
 }
 
 /// contains2 for a point held as doubles (half-integers).
@@ -477,41 +557,43 @@ KAKEYA_HD void point2(const uint32_t* w, const BlockConfig& c, int64_t* out2) no
   for (int t = 0; t < 8; ++t) out2[t] = o[t];
 }
 
-/// max over the 240 roots r of x·r.
-[[nodiscard]] KAKEYA_HD double max_root_dot(const double* x) noexcept {
-  double a[8];
-  int neg = 0;
-  for (int t = 0; t < 8; ++t) {
-    a[t] = fabs(x[t]);
-    neg += x[t] < 0.0 ? 1 : 0;
+/// max over the 240 roots r of x·r, per lane: the larger of a₇ + a₆ and ½Σa − (odd
+/// number of negative x_t ? a₀ : 0), a = |x| sorted ascending (a 19-comparator network;
+/// the sum runs over the sorted values in sum8's order).
+template <class D>
+[[nodiscard]] KAKEYA_HD D max_root_dot(const D* x) noexcept {
+  using namespace lanes;
+  D a[8];
+  MaskOf<D> neg = x[0] < 0.0;
+  for (int t = 0; t < 8; ++t) a[t] = dabs(x[t]);
+  for (int t = 1; t < 8; ++t) neg = neg ^ (x[t] < 0.0);
+  constexpr int kNet[19][2] = {{0, 2}, {1, 3}, {4, 6}, {5, 7}, {0, 4}, {1, 5}, {2, 6}, {3, 7}, {0, 1}, {2, 3},
+                               {4, 5}, {6, 7}, {2, 4}, {3, 5}, {1, 4}, {3, 6}, {1, 2}, {3, 4}, {5, 6}};
+  for (const auto& c : kNet) {
+    const D lo = a[c[1]] < a[c[0]] ? a[c[1]] : a[c[0]], hi = a[c[1]] < a[c[0]] ? a[c[0]] : a[c[1]];
+    a[c[0]] = lo;
+    a[c[1]] = hi;
   }
-  for (int i = 1; i < 8; ++i) {  // insertion sort, ascending
-    const double v = a[i];
-    int j = i - 1;
-    while (j >= 0 && a[j] > v) {
-      a[j + 1] = a[j];
-      --j;
-    }
-    a[j + 1] = v;
-  }
-  const double pair = a[7] + a[6];
-  const double half = 0.5 * sum8(a) - ((neg & 1) ? a[0] : 0.0);
+  const D pair = a[7] + a[6];
+  const D half = 0.5 * sum8(a) - (neg ? a[0] : dbcast<D>(0.0));
   return pair > half ? pair : half;
 }
 
-/// Lower bound on the distance from x (lattice units) to the coarse Voronoi cell.
-[[nodiscard]] KAKEYA_HD double dist_to_cell(const double* x, const BlockConfig& c) noexcept {
+/// Lower bound on the distance from x (lattice units) to the coarse Voronoi cell, per lane.
+template <class D>
+[[nodiscard]] KAKEYA_HD D dist_to_cell(const D* x, const BlockConfig& c) noexcept {
+  const D zero = lanes::dbcast<D>(0.0);
   if (c.re8) {
-    double xr[8];
+    D xr[8];
     for (int t = 0; t < 8; t += 2) {
       xr[t] = x[t] + x[t + 1];
       xr[t + 1] = x[t] - x[t + 1];
     }
-    const double d = max_root_dot(xr) - exp2i_d(c.m + 1);
-    return (d > 0.0 ? d : 0.0) / 2.0;
+    const D d = max_root_dot(xr) - exp2i_d(c.m + 1);
+    return (d > 0.0 ? d : zero) / 2.0;
   }
-  const double d = max_root_dot(x) - exp2i_d(c.m);
-  return (d > 0.0 ? d : 0.0) / 0x1.6a09e667f3bcdp+0;
+  const D d = max_root_dot(x) - exp2i_d(c.m);
+  return (d > 0.0 ? d : zero) / 0x1.6a09e667f3bcdp+0;
 }
 
 [[nodiscard]] KAKEYA_HD double dist2(const double* x, const double* p) noexcept {
@@ -537,7 +619,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
   }
   double cur = dist2(x, p);
   for (int round = 0; round < kSearchRounds; ++round) {
-    double bestd = INFINITY, best[8], cand[8];
+    double bestd = INFINITY, best[8] = {0, 0, 0, 0, 0, 0, 0, 0}, cand[8];
     bool found = false;
     // Only candidates closer than both the best so far and cur can change the outcome
     // (first strict minimum over the codewords, then "< cur"), so the costly codeword
@@ -572,30 +654,36 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
   }
 }
 
-/// Best (zone, codeword) of the zoned code for the block u (units of the vector scale).
-/// Returns the squared error.
-[[nodiscard]] KAKEYA_HD double encode_block(const double* u, const BlockConfig& c, int32_t& zone,
-                                            double* best_p) noexcept {
+/// Σ_t (u_t − st·p_t)² in sum8's order, per lane of D.
+template <class D>
+[[nodiscard]] KAKEYA_HD D block_err(const double* u, const D& st, const D* p) noexcept {
+  D e[8];
+  for (int t = 0; t < 8; ++t) {
+    const D r = u[t] - st * p[t];
+    e[t] = r * r;
+  }
+  return sum8(e);
+}
+
+/// The zone choice of the block u (units of the vector scale): zones coarsest first, the
+/// smallest error (equal error: the smaller z). eval(z, x, p, d, err) gives zone z's x =
+/// u/step and p = NE8(x) and returns whether p is a codeword, with its error err; if
+/// not, d = step·dist_to_cell(x), and the outside search runs only while d² is below the
+/// best error so far (d bounds the error of every codeword from below). Returns the error.
+template <class Eval>
+[[nodiscard]] KAKEYA_HD double pick_zone(const double* u, const BlockConfig& c, int32_t& zone, double* best_p,
+                                         const Eval& eval) noexcept {
   double best_err = INFINITY;
   zone = 0;
   for (int t = 0; t < 8; ++t) best_p[t] = 0.0;
   const int32_t nz = 1 << c.zone_bits;
-  for (int32_t z = nz - 1; z >= 0; --z) {  // coarsest first; equal error: smaller z
-    const double st = step(c.step0 + z);
-    double x[8], p[8];
-    for (int t = 0; t < 8; ++t) x[t] = u[t] / st;
-    nearest_e8(x, p);
-    if (!contains(p, c)) {
-      const double d = st * dist_to_cell(x, c);
+  for (int32_t z = nz - 1; z >= 0; --z) {
+    double x[8], p[8], d = 0.0, err = 0.0;
+    if (!eval(z, x, p, d, err)) {
       if (!(d * d < best_err)) continue;
       nearest_outside(x, c, p);
+      err = block_err(u, step(c.step0 + z), p);
     }
-    double e[8];
-    for (int t = 0; t < 8; ++t) {
-      const double r = u[t] - st * p[t];
-      e[t] = r * r;
-    }
-    const double err = sum8(e);
     if (err <= best_err) {
       best_err = err;
       zone = z;
@@ -603,6 +691,23 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
     }
   }
   return best_err;
+}
+
+/// Best (zone, codeword) of the zoned code for the block u, one zone at a time.
+/// Returns the squared error.
+[[nodiscard]] KAKEYA_HD double encode_block(const double* u, const BlockConfig& c, int32_t& zone,
+                                            double* best_p) noexcept {
+  return pick_zone(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
+    const double st = step(c.step0 + z);
+    for (int t = 0; t < 8; ++t) x[t] = u[t] / st;
+    nearest_e8(x, p);
+    if (contains(p, c)) {
+      err = block_err(u, st, p);
+      return true;
+    }
+    d = st * dist_to_cell(x, c);
+    return false;
+  });
 }
 
 [[nodiscard]] KAKEYA_HD BlockConfig block_config(const E8V2Layout& l, int32_t k) noexcept {
@@ -615,72 +720,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
   return c;
 }
 
-/// Writes the record of scale index i for y (dim doubles); returns the total error
-/// (Σ_k err_k)·(s·s). `rec` must hold code_bytes zero bytes.
-[[nodiscard]] KAKEYA_HD double encode_at_scale(const E8V2Layout& l, const double* y, int32_t i,
-                                               uint8_t* rec) noexcept {
-  const double s = scale(i);
-  format::BitWriter bw(rec);
-  bw.put(static_cast<uint64_t>(i), kE8V2ScaleBits);
-  double err = 0.0;
-  for (int32_t k = 0; k < l.nblocks; ++k) {
-    const BlockConfig c = block_config(l, k);
-    double u[8], p[8];
-    for (int t = 0; t < 8; ++t) u[t] = y[8 * k + t] / s;
-    int32_t z = 0;
-    err += encode_block(u, c, z, p);
-    uint32_t w[8];
-    digits(p, c, w);
-    bw.put(static_cast<uint64_t>(z), c.zone_bits);
-    for (int t = 0; t < 8; ++t) bw.put(w[t], digit_width(c, t));
-  }
-  bw.flush();
-  return err * (s * s);
-}
-
 }  // namespace e8v2
-
-/// Encodes one vector. `tmp` is caller scratch of at least code_bytes bytes.
-/// `force_scale` (tests only, 1..255): use that scale index instead of the search.
-template <class In>
-[[nodiscard]] KAKEYA_HD Diag e8v2_encode(const E8V2Layout& l, const In* x, uint8_t* tmp, uint8_t* rec,
-                                         int32_t force_scale = 0) noexcept {
-  for (int32_t i = 0; i < l.code_bytes; ++i) rec[i] = 0;
-  double y[kE8V2MaxDim];
-  uint32_t nonfinite = 0;
-  for (int32_t i = 0; i < l.dim; ++i) {
-    const float v = element<In>::to_float(x[i]);
-    nonfinite |= static_cast<uint32_t>(!detail::is_finite(v));
-    y[i] = e8v2::sign_bit(i) ? -static_cast<double>(v) : static_cast<double>(v);
-  }
-  if (nonfinite) return reject_record(rec, l.code_bytes, input_fault(x, l.dim, Fault::kNonFinite, 0.0f));
-  e8v2::fwht(y, l.dim, l.hadamard_p);
-  double sq[kE8V2MaxDim];
-  for (int32_t i = 0; i < l.dim; ++i) sq[i] = y[i] * y[i];
-  const double rms = sqrt(e8v2::pairwise_sum<4>(sq, l.dim) / l.dim);
-  if (rms == 0.0) return Diag{};  // the zero vector: all-zero record
-  if (rms > e8v2::kMaxRms)
-    return reject_record(rec, l.code_bytes, Diag::input(Fault::kScaleOverflow, -1, static_cast<float>(rms)));
-  double i0 = rint(log2(rms) / 0.125) + 128.0;
-  i0 = i0 < 1.0 ? 1.0 : (i0 > 255.0 ? 255.0 : i0);
-  if (force_scale > 0) {
-    (void)e8v2::encode_at_scale(l, y, force_scale, rec);
-    return Diag{};
-  }
-  const int32_t c0 = static_cast<int32_t>(i0);
-  double best = e8v2::encode_at_scale(l, y, c0, rec);
-  for (int32_t off = -1; off <= 1; off += 2) {
-    int32_t i = c0 + off;
-    i = i < 1 ? 1 : (i > 255 ? 255 : i);
-    for (int32_t b = 0; b < l.code_bytes; ++b) tmp[b] = 0;
-    const double err = e8v2::encode_at_scale(l, y, i, tmp);
-    if (err < best) {
-      best = err;
-      for (int32_t b = 0; b < l.code_bytes; ++b) rec[b] = tmp[b];
-    }
-  }
-  return Diag{};
-}
 
 #if !defined(__CUDACC__) && !defined(__HIPCC__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(KAKEYA_E8V2_NO_LANES)
@@ -926,8 +966,141 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     }
   }
 }
+/// encode_block with the zones evaluated W at a time, one per lane: x = u/step, NE8, the
+/// codeword test, the error and the cell bound of every zone (the same arithmetic per
+/// lane), then pick_zone's pass over them.
+template <int W>
+[[nodiscard]] KAKEYA_HD double encode_block_lanes(const double* u, const BlockConfig& c, int32_t& zone,
+                                                  double* best_p) noexcept {
+  typedef typename LaneTypes<W>::F64 F;
+  typedef typename LaneTypes<W>::I32 I;
+  const int32_t nz = 1 << c.zone_bits;  // ≤ 32
+  alignas(64) double xs[8][32 + W], ps[8][32 + W], errs[32 + W], ds[32 + W];
+  alignas(64) int32_t ins[32 + W];
+  for (int32_t g0 = 0; g0 < nz; g0 += W) {
+    alignas(64) double stl[W];
+    for (int ln = 0; ln < W; ++ln) stl[ln] = step(c.step0 + (g0 + ln < nz ? g0 + ln : nz - 1));
+    const F st = load_vec<F>(stl);
+    F x[8], p[8];
+    I p2[8];
+    for (int t = 0; t < 8; ++t) x[t] = u[t] / st;
+    nearest_e8(x, p);
+    for (int t = 0; t < 8; ++t) p2[t] = __builtin_convertvector(2.0 * p[t], I);
+    const I in = c.re8 ? contains_lanes<lanes::kR>(p2, c) : contains_lanes<lanes::kG>(p2, c);
+    const F err = block_err(u, st, p), d = st * dist_to_cell(x, c);
+    for (int t = 0; t < 8; ++t) {
+      memcpy(&xs[t][g0], &x[t], sizeof(F));
+      memcpy(&ps[t][g0], &p[t], sizeof(F));
+    }
+    memcpy(errs + g0, &err, sizeof(F));
+    memcpy(ds + g0, &d, sizeof(F));
+    memcpy(ins + g0, &in, sizeof(I));
+  }
+  return pick_zone(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
+    for (int t = 0; t < 8; ++t) {
+      x[t] = xs[t][z];
+      p[t] = ps[t][z];
+    }
+    err = errs[z];
+    d = ds[z];
+    return ins[z] != 0;
+  });
+}
 }  // namespace e8v2
 #endif
+
+namespace e8v2 {
+
+/// Writes the record of scale index i for y (dim doubles); returns the total error
+/// (Σ_k err_k)·(s·s). `rec` must hold code_bytes zero bytes.
+template <int Lanes>
+[[nodiscard]] KAKEYA_HD double encode_at_scale(const E8V2Layout& l, const double* y, int32_t i,
+                                               uint8_t* rec) noexcept {
+  const double s = scale(i);
+  format::BitWriter bw(rec);
+  bw.put(static_cast<uint64_t>(i), kE8V2ScaleBits);
+  double err = 0.0;
+  for (int32_t k = 0; k < l.nblocks; ++k) {
+    const BlockConfig c = block_config(l, k);
+    double u[8], p[8];
+    for (int t = 0; t < 8; ++t) u[t] = y[8 * k + t] / s;
+    int32_t z = 0;
+#if defined(KAKEYA_E8V2_LANES)
+    if constexpr (Lanes != 0)
+      err += encode_block_lanes<Lanes>(u, c, z, p);
+    else
+#endif
+      err += encode_block(u, c, z, p);
+    uint32_t w[8];
+    digits(p, c, w);
+    bw.put(static_cast<uint64_t>(z), c.zone_bits);
+    for (int t = 0; t < 8; ++t) bw.put(w[t], digit_width(c, t));
+  }
+  bw.flush();
+  return err * (s * s);
+}
+
+}  // namespace e8v2
+
+/// The lane count e8v2_encode and e8v2_decode use: what the compile flags allow.
+#if defined(KAKEYA_E8V2_LANES) && defined(__AVX512F__)
+inline constexpr int kE8V2DefaultLanes = 8;
+#elif defined(KAKEYA_E8V2_LANES) && defined(__AVX2__)
+inline constexpr int kE8V2DefaultLanes = 4;
+#else
+inline constexpr int kE8V2DefaultLanes = 0;
+#endif
+
+/// Encodes one vector. `tmp` is caller scratch of at least code_bytes bytes.
+/// `force_scale` (tests only, 1..255): use that scale index instead of the search.
+/// Lanes: 0 evaluates one zone at a time; 4 or 8 evaluates that many zones per step
+/// (CPU vectors, see e8v2_decode_lanes); the codes are the same.
+template <int Lanes, class In>
+[[nodiscard]] KAKEYA_HD Diag e8v2_encode_lanes(const E8V2Layout& l, const In* x, uint8_t* tmp, uint8_t* rec,
+                                               int32_t force_scale = 0) noexcept {
+  for (int32_t i = 0; i < l.code_bytes; ++i) rec[i] = 0;
+  double y[kE8V2MaxDim];
+  uint32_t nonfinite = 0;
+  for (int32_t i = 0; i < l.dim; ++i) {
+    const float v = element<In>::to_float(x[i]);
+    nonfinite |= static_cast<uint32_t>(!detail::is_finite(v));
+    y[i] = e8v2::sign_bit(i) ? -static_cast<double>(v) : static_cast<double>(v);
+  }
+  if (nonfinite) return reject_record(rec, l.code_bytes, input_fault(x, l.dim, Fault::kNonFinite, 0.0f));
+  e8v2::fwht(y, l.dim, l.hadamard_p);
+  double sq[kE8V2MaxDim];
+  for (int32_t i = 0; i < l.dim; ++i) sq[i] = y[i] * y[i];
+  const double rms = sqrt(e8v2::pairwise_sum<4>(sq, l.dim) / l.dim);
+  if (rms == 0.0) return Diag{};  // the zero vector: all-zero record
+  if (rms > e8v2::kMaxRms)
+    return reject_record(rec, l.code_bytes, Diag::input(Fault::kScaleOverflow, -1, static_cast<float>(rms)));
+  double i0 = rint(log2(rms) / 0.125) + 128.0;
+  i0 = i0 < 1.0 ? 1.0 : (i0 > 255.0 ? 255.0 : i0);
+  if (force_scale > 0) {
+    (void)e8v2::encode_at_scale<Lanes>(l, y, force_scale, rec);
+    return Diag{};
+  }
+  const int32_t c0 = static_cast<int32_t>(i0);
+  double best = e8v2::encode_at_scale<Lanes>(l, y, c0, rec);
+  for (int32_t off = -1; off <= 1; off += 2) {
+    int32_t i = c0 + off;
+    i = i < 1 ? 1 : (i > 255 ? 255 : i);
+    for (int32_t b = 0; b < l.code_bytes; ++b) tmp[b] = 0;
+    const double err = e8v2::encode_at_scale<Lanes>(l, y, i, tmp);
+    if (err < best) {
+      best = err;
+      for (int32_t b = 0; b < l.code_bytes; ++b) rec[b] = tmp[b];
+    }
+  }
+  return Diag{};
+}
+
+/// Encodes one vector with the vector width the compile flags allow (e8v2_decode's rule).
+template <class In>
+[[nodiscard]] KAKEYA_HD Diag e8v2_encode(const E8V2Layout& l, const In* x, uint8_t* tmp, uint8_t* rec,
+                                         int32_t force_scale = 0) noexcept {
+  return e8v2_encode_lanes<kE8V2DefaultLanes>(l, x, tmp, rec, force_scale);
+}
 
 /// Decodes one record (every record is valid), one block at a time (the CUDA kernels;
 /// on the CPU the reference for the lane-wise decoder).
@@ -974,14 +1147,6 @@ template <int Lanes, class Out>
   return e8v2_decode_blocks(l, rec, out);
 }
 
-/// The lane count e8v2_decode uses: what the compile flags allow.
-#if defined(KAKEYA_E8V2_LANES) && defined(__AVX512F__)
-inline constexpr int kE8V2DefaultLanes = 8;
-#elif defined(KAKEYA_E8V2_LANES) && defined(__AVX2__)
-inline constexpr int kE8V2DefaultLanes = 4;
-#else
-inline constexpr int kE8V2DefaultLanes = 0;
-#endif
 
 /// Decodes one record (every record is valid).
 template <class Out>
@@ -1009,6 +1174,12 @@ struct E8V2Codec {
   template <class In>
   [[nodiscard]] KAKEYA_HD static Diag encode(const Layout& l, const In* x, float* scratch, uint8_t* rec) noexcept {
     return e8v2_encode(l, x, reinterpret_cast<uint8_t*>(scratch), rec);
+  }
+  /// encode for a batch loop whose vectors hold `Lanes` doubles (cpu/codec.h).
+  template <int Lanes, class In>
+  [[nodiscard]] KAKEYA_HD static Diag encode_lanes(const Layout& l, const In* x, float* scratch,
+                                                   uint8_t* rec) noexcept {
+    return e8v2_encode_lanes<Lanes>(l, x, reinterpret_cast<uint8_t*>(scratch), rec);
   }
   template <class Out>
   [[nodiscard]] KAKEYA_HD static Diag decode(const Layout& l, const uint8_t* rec, float*, Out* out) noexcept {

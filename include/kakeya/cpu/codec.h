@@ -107,11 +107,25 @@ class FirstFailure {
   }
 }
 
-/// Whether codec C has an ISA-tuned decode (decode_lanes<Lanes, Out>).
+/// Whether codec C has ISA-tuned encode / decode (encode_lanes / decode_lanes<Lanes, T>).
 template <class C, class = void>
 struct HasLaneDecode : std::false_type {};
 template <class C>
 struct HasLaneDecode<C, std::void_t<decltype(&C::template decode_lanes<0, float>)>> : std::true_type {};
+template <class C, class = void>
+struct HasLaneEncode : std::false_type {};
+template <class C>
+struct HasLaneEncode<C, std::void_t<decltype(&C::template encode_lanes<0, float>)>> : std::true_type {};
+
+/// One row's encode; Lanes = doubles per vector of the calling loop's ISA (0: baseline).
+template <class C, int Lanes, class In>
+KAKEYA_HD Diag encode_row(const typename C::Layout& lay, const In* x, float* scratch, uint8_t* rec) noexcept {
+  if constexpr (HasLaneEncode<C>::value) {
+    return C::template encode_lanes<Lanes, In>(lay, x, scratch, rec);
+  } else {
+    return C::template encode<In>(lay, x, scratch, rec);
+  }
+}
 
 /// One row's decode; Lanes = doubles per vector of the calling loop's ISA (0: baseline).
 template <class C, int Lanes, class Out>
@@ -132,7 +146,7 @@ KAKEYA_HD Diag decode_row(const typename C::Layout& lay, const uint8_t* rec, flo
   ATTR void encode_rows_##SUFFIX(const typename C::Layout& lay, StridedBatch<const In> x, CodeBatch codes, \
                                  int64_t b, int64_t e, float* scratch, FirstFailure& fail) {          \
     for (int64_t r = b; r < e; ++r) {                                                                 \
-      const Diag d = C::template encode<In>(lay, x.row(r), scratch, codes.row(r));                     \
+      const Diag d = encode_row<C, LANES, In>(lay, x.row(r), scratch, codes.row(r));                  \
       if (!d.ok()) fail.note(r, d);                                                                   \
     }                                                                                                 \
   }                                                                                                   \
