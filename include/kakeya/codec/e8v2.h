@@ -567,13 +567,13 @@ template <class D>
   MaskOf<D> neg = x[0] < 0.0;
   for (int t = 0; t < 8; ++t) a[t] = dabs(x[t]);
   for (int t = 1; t < 8; ++t) neg = neg ^ (x[t] < 0.0);
-  constexpr int kNet[19][2] = {{0, 2}, {1, 3}, {4, 6}, {5, 7}, {0, 4}, {1, 5}, {2, 6}, {3, 7}, {0, 1}, {2, 3},
-                               {4, 5}, {6, 7}, {2, 4}, {3, 5}, {1, 4}, {3, 6}, {1, 2}, {3, 4}, {5, 6}};
-  for (const auto& c : kNet) {
-    const D lo = a[c[1]] < a[c[0]] ? a[c[1]] : a[c[0]], hi = a[c[1]] < a[c[0]] ? a[c[0]] : a[c[1]];
-    a[c[0]] = lo;
-    a[c[1]] = hi;
-  }
+  const auto cs = [&](int i, int j) {  // compare-exchange; literal indices keep a[] in registers
+    const D lo = a[j] < a[i] ? a[j] : a[i], hi = a[j] < a[i] ? a[i] : a[j];
+    a[i] = lo;
+    a[j] = hi;
+  };
+  cs(0, 2), cs(1, 3), cs(4, 6), cs(5, 7), cs(0, 4), cs(1, 5), cs(2, 6), cs(3, 7), cs(0, 1), cs(2, 3);
+  cs(4, 5), cs(6, 7), cs(2, 4), cs(3, 5), cs(1, 4), cs(3, 6), cs(1, 2), cs(3, 4), cs(5, 6);
   const D pair = a[7] + a[6];
   const D half = 0.5 * sum8(a) - (neg ? a[0] : dbcast<D>(0.0));
   return pair > half ? pair : half;
@@ -608,14 +608,33 @@ template <class D>
 /// Rounds of root-neighbour descent (the reference encoder's default `search`).
 inline constexpr int kSearchRounds = 1;
 
-/// The reference's _nearest_codeword_outside: p = NE8(x) is not a codeword.
+/// Root-neighbour candidates for the CPU vector path (defined with it, below): the squared
+/// distances from x to the 240 candidates p + r in nearest_outside's order, and candidate k.
+template <int W>
+inline void root_neighbour_dists(const double* x, const double* p, double* d) noexcept;
+template <int W>
+inline void root_neighbour(const double* p, int k, double* cand) noexcept;
+/// The radial shrink of nearest_outside for k = k0 .. k0 + W − 1 at once: p = NE8((1 −
+/// k/64)·x) for the first such k whose point is a codeword (true), else for k0 + W − 1.
+template <int W>
+inline bool shrink_lanes(const double* x, const BlockConfig& c, int k0, double* p) noexcept;
+
+/// The reference's _nearest_codeword_outside: p = NE8(x) is not a codeword. W = 0: one
+/// candidate at a time; W = 4 or 8 (CPU vectors): the 240 candidate distances W at a time
+/// first, then the same scan in the same order.
+template <int W = 0>
 KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p) noexcept {
-  double xs[8];
-  for (int k = 1; k <= 64; ++k) {
-    const double lam = 1.0 - k / 64.0;
-    for (int t = 0; t < 8; ++t) xs[t] = lam * x[t];
-    nearest_e8(xs, p);
-    if (contains(p, c)) break;
+  if constexpr (W != 0) {
+    for (int k0 = 1; k0 <= 64; k0 += W)
+      if (shrink_lanes<W>(x, c, k0, p)) break;
+  } else {
+    double xs[8];
+    for (int k = 1; k <= 64; ++k) {
+      const double lam = 1.0 - k / 64.0;
+      for (int t = 0; t < 8; ++t) xs[t] = lam * x[t];
+      nearest_e8(xs, p);
+      if (contains(p, c)) break;
+    }
   }
   double cur = dist2(x, p);
   for (int round = 0; round < kSearchRounds; ++round) {
@@ -633,6 +652,18 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
         for (int t = 0; t < 8; ++t) best[t] = cand[t];
       }
     };
+    if constexpr (W != 0) {
+      double dk[240];
+      root_neighbour_dists<W>(x, p, dk);
+      for (int k = 0; k < 240; ++k) {
+        if (!(dk[k] < bestd) || !(dk[k] < cur)) continue;
+        root_neighbour<W>(p, k, cand);
+        if (!contains(cand, c)) continue;
+        bestd = dk[k];
+        found = true;
+        for (int t = 0; t < 8; ++t) best[t] = cand[t];
+      }
+    } else {
     for (int i = 0; i < 8; ++i)
       for (int j = i + 1; j < 8; ++j)
         for (int sg = 0; sg < 4; ++sg) {
@@ -647,6 +678,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
       if (pc & 1) continue;
       for (int t = 0; t < 8; ++t) cand[t] = p[t] + (((pat >> t) & 1) ? -0.5 : 0.5);
       try_cand();
+    }
     }
     if (!(found && bestd < cur)) break;
     for (int t = 0; t < 8; ++t) p[t] = best[t];
@@ -670,7 +702,7 @@ template <class D>
 /// u/step and p = NE8(x) and returns whether p is a codeword, with its error err; if
 /// not, d = step·dist_to_cell(x), and the outside search runs only while d² is below the
 /// best error so far (d bounds the error of every codeword from below). Returns the error.
-template <class Eval>
+template <int W = 0, class Eval>
 [[nodiscard]] KAKEYA_HD double pick_zone(const double* u, const BlockConfig& c, int32_t& zone, double* best_p,
                                          const Eval& eval) noexcept {
   double best_err = INFINITY;
@@ -681,7 +713,7 @@ template <class Eval>
     double x[8], p[8], d = 0.0, err = 0.0;
     if (!eval(z, x, p, d, err)) {
       if (!(d * d < best_err)) continue;
-      nearest_outside(x, c, p);
+      nearest_outside<W>(x, c, p);
       err = block_err(u, step(c.step0 + z), p);
     }
     if (err <= best_err) {
@@ -966,6 +998,75 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     }
   }
 }
+/// The 240 root offsets r of nearest_outside in its order (pairs ±e_i ± e_j for i < j,
+/// signs (+,+), (+,−), (−,+), (−,−); then ½(±1)⁸ with an even number of minus signs, by
+/// pattern), coordinate-major so that W candidates load as one vector.
+struct RootTable {
+  double r[8][240];
+};
+[[nodiscard]] constexpr RootTable make_root_table() noexcept {
+  RootTable tb{};
+  int k = 0;
+  for (int i = 0; i < 8; ++i)
+    for (int j = i + 1; j < 8; ++j)
+      for (int sg = 0; sg < 4; ++sg, ++k) {
+        tb.r[i][k] = sg < 2 ? 1.0 : -1.0;
+        tb.r[j][k] = (sg & 1) ? -1.0 : 1.0;
+      }
+  for (int pat = 0; pat < 256; ++pat) {
+    int pc = 0;
+    for (int t = 0; t < 8; ++t) pc += (pat >> t) & 1;
+    if (pc & 1) continue;
+    for (int t = 0; t < 8; ++t) tb.r[t][k] = ((pat >> t) & 1) ? -0.5 : 0.5;
+    ++k;
+  }
+  return tb;
+}
+inline constexpr RootTable kRoots = make_root_table();
+
+template <int W>
+KAKEYA_HD void root_neighbour_dists(const double* x, const double* p, double* d) noexcept {
+  typedef typename LaneTypes<W>::F64 F;
+  for (int k = 0; k < 240; k += W) {
+    F e[8];
+    for (int t = 0; t < 8; ++t) {
+      const F diff = x[t] - (p[t] + load_vec<F>(&kRoots.r[t][k]));  // as dist2(x, p + r)
+      e[t] = diff * diff;
+    }
+    const F s = sum8(e);
+    memcpy(d + k, &s, sizeof s);
+  }
+}
+
+template <int W>
+KAKEYA_HD void root_neighbour(const double* p, int k, double* cand) noexcept {
+  for (int t = 0; t < 8; ++t) cand[t] = p[t] + kRoots.r[t][k];
+}
+
+template <int W>
+KAKEYA_HD bool shrink_lanes(const double* x, const BlockConfig& c, int k0, double* p) noexcept {
+  typedef typename LaneTypes<W>::F64 F;
+  typedef typename LaneTypes<W>::I32 I;
+  alignas(64) double lam[W];
+  for (int ln = 0; ln < W; ++ln) lam[ln] = 1.0 - (k0 + ln) / 64.0;
+  const F lv = load_vec<F>(lam);
+  F xs[8], q[8];
+  I q2[8];
+  for (int t = 0; t < 8; ++t) xs[t] = lv * x[t];
+  nearest_e8(xs, q);
+  for (int t = 0; t < 8; ++t) q2[t] = __builtin_convertvector(2.0 * q[t], I);
+  const I in = c.re8 ? contains_lanes<lanes::kR>(q2, c) : contains_lanes<lanes::kG>(q2, c);
+  int hit = W - 1;
+  bool found = false;
+  for (int ln = W - 1; ln >= 0; --ln)
+    if (in[ln] != 0) {
+      hit = ln;
+      found = true;
+    }
+  for (int t = 0; t < 8; ++t) p[t] = q[t][hit];
+  return found;
+}
+
 /// encode_block with the zones evaluated W at a time, one per lane: x = u/step, NE8, the
 /// codeword test, the error and the cell bound of every zone (the same arithmetic per
 /// lane), then pick_zone's pass over them.
@@ -987,23 +1088,29 @@ template <int W>
     nearest_e8(x, p);
     for (int t = 0; t < 8; ++t) p2[t] = __builtin_convertvector(2.0 * p[t], I);
     const I in = c.re8 ? contains_lanes<lanes::kR>(p2, c) : contains_lanes<lanes::kG>(p2, c);
-    const F err = block_err(u, st, p), d = st * dist_to_cell(x, c);
+    const F err = block_err(u, st, p);
     for (int t = 0; t < 8; ++t) {
       memcpy(&xs[t][g0], &x[t], sizeof(F));
       memcpy(&ps[t][g0], &p[t], sizeof(F));
     }
     memcpy(errs + g0, &err, sizeof(F));
-    memcpy(ds + g0, &d, sizeof(F));
     memcpy(ins + g0, &in, sizeof(I));
-  }
-  return pick_zone(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
-    for (int t = 0; t < 8; ++t) {
-      x[t] = xs[t][z];
-      p[t] = ps[t][z];
+    bool all_in = true;
+    for (int ln = 0; ln < W && g0 + ln < nz; ++ln) all_in = all_in && ins[g0 + ln] != 0;
+    if (!all_in) {  // the cell bound, for the zones outside
+      const F d = st * dist_to_cell(x, c);
+      memcpy(ds + g0, &d, sizeof(F));
     }
-    err = errs[z];
+  }
+  return pick_zone<W>(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
+    for (int t = 0; t < 8; ++t) p[t] = ps[t][z];
+    if (ins[z] != 0) {
+      err = errs[z];
+      return true;
+    }
+    for (int t = 0; t < 8; ++t) x[t] = xs[t][z];
     d = ds[z];
-    return ins[z] != 0;
+    return false;
   });
 }
 }  // namespace e8v2
@@ -1012,10 +1119,12 @@ template <int W>
 namespace e8v2 {
 
 /// Writes the record of scale index i for y (dim doubles); returns the total error
-/// (Σ_k err_k)·(s·s). `rec` must hold code_bytes zero bytes.
+/// (Σ_k err_k)·(s·s). `rec` must hold code_bytes zero bytes. Stops early, returning
+/// INFINITY with `rec` incomplete, once the partial total reaches `bound`: the sum only
+/// grows (non-negative terms, monotone rounding), so such a scale cannot be strictly better.
 template <int Lanes>
-[[nodiscard]] KAKEYA_HD double encode_at_scale(const E8V2Layout& l, const double* y, int32_t i,
-                                               uint8_t* rec) noexcept {
+[[nodiscard]] KAKEYA_HD double encode_at_scale(const E8V2Layout& l, const double* y, int32_t i, uint8_t* rec,
+                                               double bound = INFINITY) noexcept {
   const double s = scale(i);
   format::BitWriter bw(rec);
   bw.put(static_cast<uint64_t>(i), kE8V2ScaleBits);
@@ -1031,6 +1140,7 @@ template <int Lanes>
     else
 #endif
       err += encode_block(u, c, z, p);
+    if (err * (s * s) >= bound) return INFINITY;
     uint32_t w[8];
     digits(p, c, w);
     bw.put(static_cast<uint64_t>(z), c.zone_bits);
@@ -1086,7 +1196,7 @@ template <int Lanes, class In>
     int32_t i = c0 + off;
     i = i < 1 ? 1 : (i > 255 ? 255 : i);
     for (int32_t b = 0; b < l.code_bytes; ++b) tmp[b] = 0;
-    const double err = e8v2::encode_at_scale<Lanes>(l, y, i, tmp);
+    const double err = e8v2::encode_at_scale<Lanes>(l, y, i, tmp, best);
     if (err < best) {
       best = err;
       for (int32_t b = 0; b < l.code_bytes; ++b) rec[b] = tmp[b];
