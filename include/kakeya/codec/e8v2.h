@@ -905,30 +905,40 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
   const double s = i == 0 ? 0.0 : scale(i);
   for (int32_t k0 = 0; k0 < l.nblocks; k0 += WI) {
     // Per lane: the 128 stream bits from the byte of the block's zone field, its bit
-    // offset there, its coarse lattice (m, R E8 or not); padding lanes decode zeros.
-    alignas(64) uint64_t lo[WI] = {}, hi[WI] = {}, sh0[WI] = {}, zb[WI] = {1, 1, 1, 1, 1, 1, 1, 1};
-    alignas(64) double f[WI] = {};
-    alignas(32) int32_t mm[WI] = {2, 2, 2, 2, 2, 2, 2, 2}, rr[WI] = {};
+    // offset there, its coarse lattice (m, R E8 or not); padding lanes (past nblocks,
+    // where the layout holds zeros) read byte 0 and decode zeros.
+    typedef uint16_t U16x8 __attribute__((vector_size(16)));
+    typedef uint8_t U8x8 __attribute__((vector_size(8)));
     const int32_t nl = l.nblocks - k0 < WI ? l.nblocks - k0 : WI;
+    const I32 valid = I32{0, 1, 2, 3, 4, 5, 6, 7} < nl;
+    const I32 pos = __builtin_convertvector(load_vec<U16x8>(l.block_pos + k0), I32) & valid;
+    const I32 zbits = __builtin_convertvector(load_vec<U8x8>(l.zone_bits + k0), I32) & valid;
+    const I32 base = (__builtin_convertvector(load_vec<U8x8>(l.block_bits + k0), I32) & valid) - zbits;
+    const I32 m = base >> 3, r1 = (base >> 2) & 1, re8 = -r1;
+    alignas(64) uint64_t lo[WI], hi[WI];
+    alignas(32) int32_t byte[WI];
+    const I32 bytev = pos >> 3;
+    memcpy(byte, &bytev, sizeof byte);
+    for (int ln = 0; ln < WI; ++ln) {
+      memcpy(&lo[ln], buf + byte[ln], 8);
+      memcpy(&hi[ln], buf + byte[ln] + 8, 8);
+    }
+    const U64 lov = load_vec<U64>(lo), sh0 = __builtin_convertvector(pos & 7, U64);
+    const U64 zb64 = __builtin_convertvector(zbits, U64);
+    alignas(32) int32_t zi[WI];
+    const I32 zv = __builtin_convertvector((lov >> sh0) & (((U64{} + 1) << zb64) - 1), I32) +
+                   (__builtin_convertvector(load_vec<U16x8>(l.step0 + k0), I32) & valid);
+    memcpy(zi, &zv, sizeof zi);
+    alignas(64) double f[WI] = {};
     int nr = 0;
     for (int32_t ln = 0; ln < nl; ++ln) {
-      const int32_t k = k0 + ln;
-      const int32_t pos = l.block_pos[k], zbits = l.zone_bits[k], base = l.block_bits[k] - zbits;
-      memcpy(&lo[ln], buf + (pos >> 3), 8);
-      memcpy(&hi[ln], buf + (pos >> 3) + 8, 8);
-      sh0[ln] = static_cast<uint64_t>(pos & 7);
-      zb[ln] = static_cast<uint64_t>(zbits);
-      mm[ln] = base >> 3;
-      rr[ln] = (base >> 2) & 1;
-      nr += rr[ln];
-      const uint32_t z = static_cast<uint32_t>((lo[ln] >> (pos & 7)) & ((uint64_t{1} << zbits) - 1u));
-      f[ln] = 0.5 * (s * step(l.step0[k] + static_cast<int32_t>(z)));  // exact halving
+      f[ln] = 0.5 * (s * step(zi[ln]));  // exact halving
+      nr += r1[ln];
     }
     // Digit t of every lane: width m (+1 for t ≥ 4 in 2^m R E8), at bit t·m (+ t − 4)
-    // after the zone field (which is 1..5 bits, so the window shift S is 1..12).
-    const U64 S = load_vec<U64>(sh0) + load_vec<U64>(zb);
-    const U64 bv = (load_vec<U64>(lo) >> S) | (load_vec<U64>(hi) << (64 - S));
-    const I32 m = load_vec<I32>(mm), r1 = load_vec<I32>(rr), re8 = -r1;
+    // after the zone field (1..5 bits; padding lanes: 0), so the window shift S is 0..12.
+    const U64 S = sh0 + zb64;
+    const U64 bv = (lov >> S) | ((load_vec<U64>(hi) << 1) << (63 - S));
     const U64 m64 = __builtin_convertvector(m, U64), w64 = m64 + __builtin_convertvector(r1, U64);
     const U64 mask_lo = ((U64{} + 1) << m64) - 1, mask_hi = ((U64{} + 1) << w64) - 1;
     I32 w[8];
