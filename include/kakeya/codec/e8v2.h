@@ -173,7 +173,7 @@ template <class V>
   if constexpr (std::is_integral_v<V>) {
     return -static_cast<V>(0 < a);
   } else {
-    return a > 0;
+    return a > V{};  // vector operands: GCC scalarises vector-scalar compares in target() functions
   }
 }
 /// m ? a : b per lane (m a mask).
@@ -255,7 +255,7 @@ template <class D>
     return (static_cast<int64_t>(s) & 1) != 0;
   } else {
     typedef MaskOf<D> M;
-    return (__builtin_convertvector(s, M) & 1) != 0;
+    return -(__builtin_convertvector(s, M) & 1);  // 0 / −1 without a compare (see nearest_d8)
   }
 }
 template <class M>
@@ -291,7 +291,7 @@ KAKEYA_HD void nearest_d8(const D* x, D* r) noexcept {
   M done = mnot(odd);
   for (int t = 0; t < 8; ++t) {  // the first largest
     const M hit = (e[t] == mx) & mnot(done);
-    const D up = x[t] - r[t] >= 0.0 ? dbcast<D>(1.0) : dbcast<D>(-1.0);
+    const D up = x[t] - r[t] >= dbcast<D>(0.0) ? dbcast<D>(1.0) : dbcast<D>(-1.0);
     r[t] += hit ? up : dbcast<D>(0.0);
     done = done | hit;
   }
@@ -410,12 +410,12 @@ template <class V>
     const V a = lanes::vabs(v[t]);
     sum += a;
     mn = a < mn ? a : mn;
-    neg ^= v[t] < 0;  // lanes: −1 / 0; one lane: 1 / 0
+    neg ^= v[t] < lanes::bcast<V>(0);  // lanes: −1 / 0; one lane: 1 / 0
     const V lo = a < m1 ? a : m1;
     m2 = lo > m2 ? lo : m2;
     m1 = a > m1 ? a : m1;
   }
-  const V pair2 = 2 * (m1 + m2), half2 = sum - ((neg & 1) != 0 ? 2 * mn : lanes::bcast<V>(0));
+  const V pair2 = 2 * (m1 + m2), half2 = sum - (2 * mn & -(neg & 1));
   return pair2 > half2 ? pair2 : half2;
 }
 
@@ -564,9 +564,10 @@ template <class D>
 [[nodiscard]] KAKEYA_HD D max_root_dot(const D* x) noexcept {
   using namespace lanes;
   D a[8];
-  MaskOf<D> neg = x[0] < 0.0;
+  const D zero = dbcast<D>(0.0);  // (vector operands: GCC scalarises vector-scalar compares in target() functions)
+  MaskOf<D> neg = x[0] < zero;
   for (int t = 0; t < 8; ++t) a[t] = dabs(x[t]);
-  for (int t = 1; t < 8; ++t) neg = neg ^ (x[t] < 0.0);
+  for (int t = 1; t < 8; ++t) neg = neg ^ (x[t] < zero);
   const auto cs = [&](int i, int j) {  // compare-exchange; literal indices keep a[] in registers
     const D lo = a[j] < a[i] ? a[j] : a[i], hi = a[j] < a[i] ? a[i] : a[j];
     a[i] = lo;
@@ -590,10 +591,10 @@ template <class D>
       xr[t + 1] = x[t] - x[t + 1];
     }
     const D d = max_root_dot(xr) - exp2i_d(c.m + 1);
-    return (d > 0.0 ? d : zero) / 2.0;
+    return (d > zero ? d : zero) / 2.0;
   }
   const D d = max_root_dot(x) - exp2i_d(c.m);
-  return (d > 0.0 ? d : zero) / 0x1.6a09e667f3bcdp+0;
+  return (d > zero ? d : zero) / 0x1.6a09e667f3bcdp+0;
 }
 
 [[nodiscard]] KAKEYA_HD double dist2(const double* x, const double* p) noexcept {
@@ -910,7 +911,7 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     typedef uint16_t U16x8 __attribute__((vector_size(16)));
     typedef uint8_t U8x8 __attribute__((vector_size(8)));
     const int32_t nl = l.nblocks - k0 < WI ? l.nblocks - k0 : WI;
-    const I32 valid = I32{0, 1, 2, 3, 4, 5, 6, 7} < nl;
+    const I32 valid = I32{0, 1, 2, 3, 4, 5, 6, 7} < lanes::bcast<I32>(nl);
     const I32 pos = __builtin_convertvector(load_vec<U16x8>(l.block_pos + k0), I32) & valid;
     const I32 zbits = __builtin_convertvector(load_vec<U8x8>(l.zone_bits + k0), I32) & valid;
     const I32 base = (__builtin_convertvector(load_vec<U8x8>(l.block_bits + k0), I32) & valid) - zbits;
