@@ -930,11 +930,13 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     const I32 zv = __builtin_convertvector((lov >> sh0) & (((U64{} + 1) << zb64) - 1), I32) +
                    (__builtin_convertvector(load_vec<U16x8>(l.step0 + k0), I32) & valid);
     memcpy(zi, &zv, sizeof zi);
-    alignas(64) double f[WI] = {};
+    alignas(64) double f[WI];
+    alignas(32) int32_t rk[WI];
+    memcpy(rk, &r1, sizeof rk);
     int nr = 0;
-    for (int32_t ln = 0; ln < nl; ++ln) {
+    for (int ln = 0; ln < WI; ++ln) {  // padding lanes: any finite f (their codeword is 0)
       f[ln] = 0.5 * (s * step(zi[ln]));  // exact halving
-      nr += r1[ln];
+      nr += rk[ln];
     }
     // Digit t of every lane: width m (+1 for t ≥ 4 in 2^m R E8), at bit t·m (+ t − 4)
     // after the zone field (1..5 bits; padding lanes: 0), so the window shift S is 0..12.
