@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
 
 os.environ.setdefault("KAKEYA_NUM_THREADS", "1")
 import kakeyalattice as kl  # noqa: E402
+from kakeyalattice.machine import cpu_model  # noqa: E402
 
 
 def best_cpu_time(fn, repeat: int) -> float:
@@ -30,17 +30,6 @@ def best_cpu_time(fn, repeat: int) -> float:
         fn()
         best = min(best, time.process_time() - t)
     return best
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._codec import CodecBase, codec, compare, nvfp4_tensor_scale
 from .._core import KakeyaValueError
+from ..machine import cpu_model
 
 # v1 lattice ranges spanning ~1.5 to ~7.5 bits/coord at every dim.
 E8_QS = (1, 2, 3, 4, 6, 8, 10, 14, 19, 26, 38, 54, 76)
@@ -116,17 +117,6 @@ def run_rd(dim: int, n: int = 16384, data: str | None = None, seed: int = 0,
             "date": datetime.date.today().isoformat(), "seconds": round(time.time() - t0, 2)}
 
 
-def _machine() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def markdown(res: dict) -> str:
@@ -177,7 +167,7 @@ def plot(res: dict, path: pathlib.Path) -> None:
 def write_rd(res: dict, out: Any, command: str = "") -> dict:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    res = dict(res, machine=_machine(), command=command)
+    res = dict(res, machine=cpu_model(), command=command)
     stem = f"rd_d{res['dim']}"
     (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
     (out / f"{stem}.md").write_text(markdown(res))

@@ -243,7 +243,7 @@ def run_hf_eval(model_dir: str | None = None, kind: str = "auto", max_sentences:
         raise ValueError(f"batch = {batch!r} must be an int >= 1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from ..stage075.driver import machine_info
+    from ..machine import machine_info
     from ..stage075.progress import Progress
 
     t_start = time.time()

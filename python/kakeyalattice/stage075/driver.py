@@ -6,10 +6,7 @@ compression. All encode/decode/metric work runs in the C++ core."""
 from __future__ import annotations
 
 import datetime
-import os
 import pathlib
-import platform
-import sys
 import time
 
 import numpy as np
@@ -21,6 +18,7 @@ from ..dsv4.host import load_host
 from ..dsv4.kv import STREAMS, kv_streams
 from ..dsv4.passages import PASSAGES
 from ..dsv4.weights import ShardIndex, load_layer_weights, random_layer_weights
+from ..machine import machine_info
 from .landscape import E8V2_RATES_FINE, e8v2_rate_min, stream_landscape
 from .progress import Progress
 from .stats import audit, mean_ci
@@ -38,20 +36,6 @@ PUBLISHED = {
 }
 
 BUILTIN_CONFIG = "built-in V4-Flash constants; compress_ratios as in DeepSeek-V4-Flash's config.json"
-
-
-def machine_info() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": sys.version.split()[0],
-            "platform": platform.platform()}
 
 
 def resolve_config(cfg: V4FlashConfig | None, v4_config=None, v4_weights=None) -> tuple[V4FlashConfig, str]:
