@@ -152,8 +152,8 @@ KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
 }
 
 /// Lane-wise integer helpers. V is one integer (int32_t, int64_t: the CUDA kernels, the
-/// encoder, the tests) or a GCC/Clang vector of int32 (the CPU decoder: one 8-d block per
-/// lane). A mask is a V whose lanes are 0 or −1 (all bits set).
+/// one-block paths, the tests) or a GCC/Clang vector of int32 (the CPU vector paths: one
+/// 8-d block, or one zone, per lane). A mask is a V whose lanes are 0 or −1 (all bits set).
 namespace lanes {
 template <class V>
 [[nodiscard]] KAKEYA_HD V bcast(int32_t x) noexcept {
@@ -184,7 +184,6 @@ template <class V>
 #endif
   return (a & m) | (b & ~m);
 }
-/// |a| for 32-bit lanes.
 /// Lane kinds of point2_lanes / coarse_frame: per-lane select, all 2^m E8, all 2^m R E8.
 inline constexpr int kMixed = 0, kG = 1, kR = 2;
 /// The R E8 value r or the E8 value g of each lane.
@@ -198,6 +197,7 @@ template <int Kind, class V>
     return select(re8, r, g);
   }
 }
+/// |a| for 32-bit lanes.
 template <class V>
 [[nodiscard]] KAKEYA_HD V vabs(const V& a) noexcept {
   if constexpr (std::is_integral_v<V>) {
