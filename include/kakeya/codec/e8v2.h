@@ -130,23 +130,31 @@ template <int Depth>
   }
 }
 
-/// The butterfly stages st0, 2·st0, ..., h/2 of the block Walsh–Hadamard, in place.
-KAKEYA_HD void fwht_stages(double* y, int32_t dim, int32_t h, int32_t st0) noexcept {
-  for (int32_t o = 0; o < dim; o += h) {
-    double* x = y + o;
-    for (int32_t st = st0; st < h; st *= 2)
-      for (int32_t i = 0; i < h; i += 2 * st)
-        for (int32_t j = i; j < i + st; ++j) {
-          const double a = x[j], b = x[j + st];
-          x[j] = a + b;
-          x[j + st] = a - b;
-        }
-  }
+/// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
+/// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st
+/// (V: double, or a vector of doubles in the CPU decoder, which runs the same network).
+template <int R, class V>
+KAKEYA_HD void butterflies(V* v) noexcept {
+  for (int s = 1; s < R; s *= 2)
+    for (int i = 0; i < R; i += 2 * s)
+      for (int q = i; q < i + s; ++q) {
+        const V a = v[q], b = v[q + s];
+        v[q] = a + b;
+        v[q + s] = a - b;
+      }
 }
 
-/// In-place orthonormal block Walsh–Hadamard (the reference's fwht) on dim doubles.
+/// In-place orthonormal block Walsh–Hadamard (the reference's fwht) on dim doubles: stages
+/// of stride 1, 2, 4, ... < h, then a division by sqrt(h).
 KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
-  fwht_stages(y, dim, h, 1);
+  for (int32_t o = 0; o < dim; o += h)
+    for (int32_t st = 1; st < h; st *= 2)
+      for (int32_t i = o; i < o + h; i += 2 * st)
+        for (int32_t j = i; j < i + st; ++j) {
+          const double a = y[j], b = y[j + st];  // butterflies<2> on (y_j, y_j+st), written out:
+          y[j] = a + b;                            // GCC vectorizes this form over j
+          y[j + st] = a - b;
+        }
   const double r = sqrt(static_cast<double>(h));
   for (int32_t i = 0; i < dim; ++i) y[i] = y[i] / r;
 }
@@ -419,20 +427,6 @@ template <class V>
   return pair2 > half2 ? pair2 : half2;
 }
 
-/// Whether the E8 point p (given doubled, p2 = 2p) is a codeword: Qc(p + TIE) = 0
-/// (equivalent to the reference's point(digits(p)) == p, since Qc commutes with
-/// coarse-lattice shifts). Qc(v) = 0 exactly when v lies in the open Voronoi cell of 0,
-/// whose facets come from the 240 roots: v·r < 2^m for 2^m E8, (vR)·r < 2^(m+1) for
-/// 2^m R E8. No v meets a facet (v·r = bound needs c·r = 0 for the TIE numerators c, or
-/// (cR)·r = 0, and no root gives 0: checked by tests/cpp/test_e8v2.cpp against
-/// coarse_coords), so this test and the nearest-point decoder of coarse_coords agree.
-[[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
-  int64_t z[8];
-  // the cell of 0 in this frame: max_r z·r < 2^sh
-  const int64_t sh = coarse_frame<lanes::kMixed, int64_t>(p2, c.m, re8_mask(c), z);
-  return max_root_dot2(z) < (int64_t{1} << (sh + 1));
-}
-
 /// Every zone step is at least 1/128 (contains_lanes' int32 bound).
 [[nodiscard]] constexpr bool e8v2_steps_above(double lo) noexcept {
   for (double v : detail::kE8V2Steps_)
@@ -441,15 +435,27 @@ template <class V>
 }
 static_assert(e8v2_steps_above(1.0 / 128), "e8v2 zone steps below 1/128 break contains_lanes' int32 bound");
 
-/// contains2 per lane of int32 vectors (Kind: the block's coarse lattice), as a mask.
-/// Exact in int32: |p| < 2^13 here (|u| ≤ 32·2^(3/16) and every zone step ≥ 1/128), so
-/// |z| < 2^26 and Σ|z| < 2^29.
+/// contains2 per lane (Kind: the block's coarse lattice): a mask for vectors, 1 / 0 for
+/// one int64. Int32 lanes are exact: |p| < 2^13 here (|u| ≤ 32·2^(3/16), every zone
+/// step ≥ 1/128), so |z| < 2^26 and Σ|z| < 2^29.
 template <int Kind, class V>
 [[nodiscard]] KAKEYA_HD V contains_lanes(const V* p2, const BlockConfig& c) noexcept {
   V z[8];
   const V sh = coarse_frame<Kind>(p2, lanes::bcast<V>(c.m), lanes::bcast<V>(re8_mask(c)), z);
   return max_root_dot2(z) < (lanes::bcast<V>(1) << (sh + 1));
 }
+
+/// Whether the E8 point p (given doubled, p2 = 2p) is a codeword: Qc(p + TIE) = 0
+/// (equivalent to the reference's point(digits(p)) == p, since Qc commutes with
+/// coarse-lattice shifts). Qc(v) = 0 exactly when v lies in the open Voronoi cell of 0,
+/// whose facets come from the 240 roots: v·r < 2^m for 2^m E8, (vR)·r < 2^(m+1) for
+/// 2^m R E8. No v meets a facet (v·r = bound needs c·r = 0 for the TIE numerators c, or
+/// (cR)·r = 0, and no root gives 0: checked by tests/cpp/test_e8v2.cpp against
+/// coarse_coords), so this test and the nearest-point decoder of coarse_coords agree.
+[[nodiscard]] KAKEYA_HD bool contains2(const int64_t* p2, const BlockConfig& c) noexcept {
+  return contains_lanes<lanes::kMixed, int64_t>(p2, c) != 0;  // the cell of 0: max_r z·r < 2^sh
+}
+
 
 /// contains2 for a point held as doubles (half-integers).
 [[nodiscard]] KAKEYA_HD bool contains(const double* p, const BlockConfig& c) noexcept {
@@ -609,10 +615,33 @@ template <class D>
 /// Rounds of root-neighbour descent (the reference encoder's default `search`).
 inline constexpr int kSearchRounds = 1;
 
-/// Root-neighbour candidates for the CPU vector path (defined with it, below): the squared
-/// distances from x to the 240 candidates p + r in nearest_outside's order, and candidate k.
+/// Root r_k (k = 0..239) in nearest_outside's order: the pairs ±e_i ± e_j (i < j; signs
+/// (+,+), (+,−), (−,+), (−,−)), then ½(±1)⁸ with an even number of minus signs by
+/// increasing pattern (the q-th such pattern is 2q + parity(q)).
+KAKEYA_HD constexpr void root_offsets(int k, double* r) noexcept {
+  if (k < 112) {
+    int q = k >> 2, i = 0;
+    while (q >= 7 - i) {
+      q -= 7 - i;
+      ++i;
+    }
+    for (int t = 0; t < 8; ++t) r[t] = 0.0;
+    r[i] = (k & 3) < 2 ? 1.0 : -1.0;
+    r[i + 1 + q] = (k & 1) ? -1.0 : 1.0;
+    return;
+  }
+  const int q = k - 112;
+  int par = 0;
+  for (int t = 0; t < 7; ++t) par ^= (q >> t) & 1;
+  const int pat = (q << 1) | par;
+  for (int t = 0; t < 8; ++t) r[t] = ((pat >> t) & 1) ? -0.5 : 0.5;
+}
+
+/// The squared distances from x to the 240 candidates p + r_k, W at a time (CPU vector
+/// path, defined with it below).
 template <int W>
 inline void root_neighbour_dists(const double* x, const double* p, double* d) noexcept;
+/// cand = p + r_k from the same table.
 template <int W>
 inline void root_neighbour(const double* p, int k, double* cand) noexcept;
 /// The radial shrink of nearest_outside for k = k0 .. k0 + W − 1 at once: p = NE8((1 −
@@ -639,47 +668,27 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
   }
   double cur = dist2(x, p);
   for (int round = 0; round < kSearchRounds; ++round) {
-    double bestd = INFINITY, best[8] = {0, 0, 0, 0, 0, 0, 0, 0}, cand[8];
+    double bestd = INFINITY, best[8] = {0, 0, 0, 0, 0, 0, 0, 0}, cand[8], r[8];
     bool found = false;
+    double dk[W != 0 ? 240 : 1];
+    if constexpr (W != 0) root_neighbour_dists<W>(x, p, dk);
     // Only candidates closer than both the best so far and cur can change the outcome
     // (first strict minimum over the codewords, then "< cur"), so the costly codeword
     // test runs on those alone: the result is the reference's.
-    const auto try_cand = [&]() {
-      const double d = dist2(x, cand);
-      if (!(d < bestd) || !(d < cur) || !contains(cand, c)) return;
-      {
-        bestd = d;
-        found = true;
-        for (int t = 0; t < 8; ++t) best[t] = cand[t];
-      }
-    };
-    if constexpr (W != 0) {
-      double dk[240];
-      root_neighbour_dists<W>(x, p, dk);
-      for (int k = 0; k < 240; ++k) {
-        if (!(dk[k] < bestd) || !(dk[k] < cur)) continue;
+    for (int k = 0; k < 240; ++k) {
+      if constexpr (W != 0)
+        if (!(dk[k] < bestd) || !(dk[k] < cur)) continue;  // skips building most candidates
+      if constexpr (W != 0) {
         root_neighbour<W>(p, k, cand);
-        if (!contains(cand, c)) continue;
-        bestd = dk[k];
-        found = true;
-        for (int t = 0; t < 8; ++t) best[t] = cand[t];
+      } else {
+        root_offsets(k, r);
+        for (int t = 0; t < 8; ++t) cand[t] = p[t] + r[t];
       }
-    } else {
-    for (int i = 0; i < 8; ++i)
-      for (int j = i + 1; j < 8; ++j)
-        for (int sg = 0; sg < 4; ++sg) {
-          for (int t = 0; t < 8; ++t) cand[t] = p[t] + 0.0;
-          cand[i] = p[i] + (sg < 2 ? 1.0 : -1.0);
-          cand[j] = p[j] + ((sg & 1) ? -1.0 : 1.0);
-          try_cand();
-        }
-    for (int pat = 0; pat < 256; ++pat) {
-      int pc = 0;
-      for (int t = 0; t < 8; ++t) pc += (pat >> t) & 1;
-      if (pc & 1) continue;
-      for (int t = 0; t < 8; ++t) cand[t] = p[t] + (((pat >> t) & 1) ? -0.5 : 0.5);
-      try_cand();
-    }
+      const double d = W != 0 ? dk[k] : dist2(x, cand);
+      if (!(d < bestd) || !(d < cur) || !contains(cand, c)) continue;
+      bestd = d;
+      found = true;
+      for (int t = 0; t < 8; ++t) best[t] = cand[t];
     }
     if (!(found && bestd < cur)) break;
     for (int t = 0; t < 8; ++t) p[t] = best[t];
@@ -767,31 +776,15 @@ template <int W = 0, class Eval>
 #define KAKEYA_E8V2_LANES 1
 namespace e8v2 {
 
-/// The vector types of W lanes.
+/// The vector types of W lanes (W = 4, 8, 16).
 template <int W>
-struct LaneTypes;
-template <>
-struct LaneTypes<16> {
-  typedef int32_t I32 __attribute__((vector_size(64)));
-  typedef uint64_t U64 __attribute__((vector_size(128)));
-  typedef uint16_t U16 __attribute__((vector_size(32)));
-  typedef uint8_t U8 __attribute__((vector_size(16)));
-};
-template <>
-struct LaneTypes<8> {
-  typedef uint16_t U16 __attribute__((vector_size(16)));
-  typedef uint8_t U8 __attribute__((vector_size(8)));
-  typedef int32_t I32 __attribute__((vector_size(32)));
-  typedef uint64_t U64 __attribute__((vector_size(64)));
-  typedef double F64 __attribute__((vector_size(64)));
-  typedef float F32 __attribute__((vector_size(32)));
-};
-template <>
-struct LaneTypes<4> {
-  typedef int32_t I32 __attribute__((vector_size(16)));
-  typedef uint64_t U64 __attribute__((vector_size(32)));
-  typedef double F64 __attribute__((vector_size(32)));
-  typedef float F32 __attribute__((vector_size(16)));
+struct LaneTypes {
+  typedef int32_t I32 __attribute__((vector_size(4 * W)));
+  typedef uint64_t U64 __attribute__((vector_size(8 * W)));
+  typedef uint16_t U16 __attribute__((vector_size(2 * W)));
+  typedef uint8_t U8 __attribute__((vector_size(W)));
+  typedef double F64 __attribute__((vector_size(8 * W)));
+  typedef float F32 __attribute__((vector_size(4 * W)));
 };
 
 /// σ as ±1.0f for coordinates 0..kE8V2MaxDim−1.
@@ -810,19 +803,6 @@ template <class T>
   T v;
   memcpy(&v, p, sizeof v);
   return v;
-}
-
-/// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
-/// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st.
-template <int R, class V>
-KAKEYA_HD void butterflies(V* v) noexcept {
-  for (int s = 1; s < R; s *= 2)
-    for (int i = 0; i < R; i += 2 * s)
-      for (int q = i; q < i + s; ++q) {
-        const V a = v[q], b = v[q + s];
-        v[q] = a + b;
-        v[q + s] = a - b;
-      }
 }
 
 /// In-register transpose of the 8×8 doubles v[0..7] (rows) into r[k][0] (columns).
@@ -1025,27 +1005,16 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     }
   }
 }
-/// The 240 root offsets r of nearest_outside in its order (pairs ±e_i ± e_j for i < j,
-/// signs (+,+), (+,−), (−,+), (−,−); then ½(±1)⁸ with an even number of minus signs, by
-/// pattern), coordinate-major so that W candidates load as one vector.
+/// The 240 roots of root_offsets, coordinate-major so that W candidates load as one vector.
 struct RootTable {
   double r[8][240];
 };
 [[nodiscard]] constexpr RootTable make_root_table() noexcept {
   RootTable tb{};
-  int k = 0;
-  for (int i = 0; i < 8; ++i)
-    for (int j = i + 1; j < 8; ++j)
-      for (int sg = 0; sg < 4; ++sg, ++k) {
-        tb.r[i][k] = sg < 2 ? 1.0 : -1.0;
-        tb.r[j][k] = (sg & 1) ? -1.0 : 1.0;
-      }
-  for (int pat = 0; pat < 256; ++pat) {
-    int pc = 0;
-    for (int t = 0; t < 8; ++t) pc += (pat >> t) & 1;
-    if (pc & 1) continue;
-    for (int t = 0; t < 8; ++t) tb.r[t][k] = ((pat >> t) & 1) ? -0.5 : 0.5;
-    ++k;
+  for (int k = 0; k < 240; ++k) {
+    double r[8] = {};
+    root_offsets(k, r);
+    for (int t = 0; t < 8; ++t) tb.r[t][k] = r[t];
   }
   return tb;
 }
@@ -1065,10 +1034,6 @@ KAKEYA_HD void root_neighbour_dists(const double* x, const double* p, double* d)
   }
 }
 
-template <int W>
-KAKEYA_HD void root_neighbour(const double* p, int k, double* cand) noexcept {
-  for (int t = 0; t < 8; ++t) cand[t] = p[t] + kRoots.r[t][k];
-}
 
 template <int W>
 KAKEYA_HD bool shrink_lanes(const double* x, const BlockConfig& c, int k0, double* p) noexcept {
@@ -1092,6 +1057,11 @@ KAKEYA_HD bool shrink_lanes(const double* x, const BlockConfig& c, int k0, doubl
     }
   for (int t = 0; t < 8; ++t) p[t] = q[t][hit];
   return found;
+}
+
+template <int W>
+KAKEYA_HD void root_neighbour(const double* p, int k, double* cand) noexcept {
+  for (int t = 0; t < 8; ++t) cand[t] = p[t] + kRoots.r[t][k];
 }
 
 /// encode_block with the zones evaluated W at a time, one per lane: x = u/step, NE8, the

@@ -107,20 +107,17 @@ class FirstFailure {
   }
 }
 
-/// Whether codec C has ISA-tuned encode / decode (encode_lanes / decode_lanes<Lanes, T>).
+/// Whether codec C has ISA-tuned paths: encode_lanes / decode_lanes<Lanes, T> (both).
 template <class C, class = void>
-struct HasLaneDecode : std::false_type {};
+struct HasLanes : std::false_type {};
 template <class C>
-struct HasLaneDecode<C, std::void_t<decltype(&C::template decode_lanes<0, float>)>> : std::true_type {};
-template <class C, class = void>
-struct HasLaneEncode : std::false_type {};
-template <class C>
-struct HasLaneEncode<C, std::void_t<decltype(&C::template encode_lanes<0, float>)>> : std::true_type {};
+struct HasLanes<C, std::void_t<decltype(&C::template encode_lanes<0, float>),
+                               decltype(&C::template decode_lanes<0, float>)>> : std::true_type {};
 
 /// One row's encode; Lanes = doubles per vector of the calling loop's ISA (0: baseline).
 template <class C, int Lanes, class In>
 KAKEYA_HD Diag encode_row(const typename C::Layout& lay, const In* x, float* scratch, uint8_t* rec) noexcept {
-  if constexpr (HasLaneEncode<C>::value) {
+  if constexpr (HasLanes<C>::value) {
     return C::template encode_lanes<Lanes, In>(lay, x, scratch, rec);
   } else {
     return C::template encode<In>(lay, x, scratch, rec);
@@ -130,7 +127,7 @@ KAKEYA_HD Diag encode_row(const typename C::Layout& lay, const In* x, float* scr
 /// One row's decode; Lanes = doubles per vector of the calling loop's ISA (0: baseline).
 template <class C, int Lanes, class Out>
 KAKEYA_HD Diag decode_row(const typename C::Layout& lay, const uint8_t* rec, float* scratch, Out* out) noexcept {
-  if constexpr (HasLaneDecode<C>::value) {
+  if constexpr (HasLanes<C>::value) {
     return C::template decode_lanes<Lanes, Out>(lay, rec, scratch, out);
   } else {
     return C::template decode<Out>(lay, rec, scratch, out);
