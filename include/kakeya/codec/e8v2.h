@@ -36,15 +36,9 @@
 #include "kakeya/codec/spec_fields.h"
 #include "kakeya/error.h"
 #include "kakeya/numeric/formats.h"
+#include "kakeya/numeric/lanes.h"
+#include "kakeya/transform/hadamard.h"
 
-// The lane templates below pass vector types (the CPU decoder) between always-inline
-// functions, so GCC's note that such arguments change the ABI without AVX does not apply.
-// GCC reports it at the end of the calling function, after any pop, so it stays off.
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace kakeya {
 
@@ -130,20 +124,6 @@ template <int Depth>
   }
 }
 
-/// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
-/// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st
-/// (V: double, or a vector of doubles in the CPU decoder, which runs the same network).
-template <int R, class V>
-KAKEYA_HD void butterflies(V* v) noexcept {
-  for (int s = 1; s < R; s *= 2)
-    for (int i = 0; i < R; i += 2 * s)
-      for (int q = i; q < i + s; ++q) {
-        const V a = v[q], b = v[q + s];
-        v[q] = a + b;
-        v[q + s] = a - b;
-      }
-}
-
 /// In-place orthonormal block Walsh–Hadamard (the reference's fwht) on dim doubles: stages
 /// of stride 1, 2, 4, ... < h, then a division by sqrt(h).
 KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
@@ -159,39 +139,8 @@ KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
   for (int32_t i = 0; i < dim; ++i) y[i] = y[i] / r;
 }
 
-/// Lane-wise integer helpers. V is one integer (int32_t, int64_t: the CUDA kernels, the
-/// one-block paths, the tests) or a GCC/Clang vector of int32 (the CPU vector paths: one
-/// 8-d block, or one zone, per lane). A mask is a V whose lanes are 0 or −1 (all bits set).
 namespace lanes {
-template <class V>
-[[nodiscard]] KAKEYA_HD V bcast(int32_t x) noexcept {
-  return V{} + x;
-}
-template <class V>
-[[nodiscard]] KAKEYA_HD V eq(const V& a, const V& b) noexcept {
-  if constexpr (std::is_integral_v<V>) {
-    return -static_cast<V>(a == b);
-  } else {
-    return a == b;
-  }
-}
-/// 0 < a per lane (a mask).
-template <class V>
-[[nodiscard]] KAKEYA_HD V positive(const V& a) noexcept {
-  if constexpr (std::is_integral_v<V>) {
-    return -static_cast<V>(0 < a);
-  } else {
-    return a > V{};  // vector operands: GCC scalarises vector-scalar compares in target() functions
-  }
-}
-/// m ? a : b per lane (m a mask).
-template <class V>
-[[nodiscard]] KAKEYA_HD V select(const V& m, const V& a, const V& b) noexcept {
-#if defined(__GNUC__) && !defined(__clang__)
-  if constexpr (!std::is_integral_v<V>) return m ? a : b;  // a blend
-#endif
-  return (a & m) | (b & ~m);
-}
+using namespace ::kakeya::lanes;  // the generic helpers (numeric/lanes.h)
 /// Lane kinds of point2_lanes / coarse_frame: per-lane select, all 2^m E8, all 2^m R E8.
 inline constexpr int kMixed = 0, kG = 1, kR = 2;
 /// The R E8 value r or the E8 value g of each lane.
@@ -203,75 +152,6 @@ template <int Kind, class V>
     return g;
   } else {
     return select(re8, r, g);
-  }
-}
-/// |a| for 32-bit lanes.
-template <class V>
-[[nodiscard]] KAKEYA_HD V vabs(const V& a) noexcept {
-  if constexpr (std::is_integral_v<V>) {
-    return a < 0 ? -a : a;
-  } else {
-    const V s = a >> 31;  // 0 or −1
-    return (a ^ s) - s;
-  }
-}
-template <class V>
-[[nodiscard]] KAKEYA_HD V vmax(const V& a, const V& b) noexcept {
-  if constexpr (std::is_integral_v<V>) {
-    return a > b ? a : b;
-  } else {
-#if defined(__GNUC__) && !defined(__clang__)
-    return a > b ? a : b;
-#else
-    return select(a > b, a, b);
-#endif
-  }
-}
-/// Double lanes: D is double (masks bool) or a vector of doubles (masks the int64
-/// vector of equal size).
-template <class D>
-using MaskOf = decltype(D{} < D{});
-template <class D>
-[[nodiscard]] KAKEYA_HD D dbcast(double x) noexcept {
-  return D{} + x;
-}
-/// |x| (clears the sign bit, so |−0| = +0 as fabs).
-template <class D>
-[[nodiscard]] KAKEYA_HD D dabs(const D& x) noexcept {
-  if constexpr (std::is_floating_point_v<D>) {
-    return fabs(x);
-  } else {
-    typedef decltype(D{} < D{}) U;
-    return (D)((U)x & (U{} + 0x7FFFFFFFFFFFFFFF));
-  }
-}
-/// rint in the default rounding mode (round half to even); lanes: (x + 1.5·2^52) − 1.5·2^52,
-/// the same for |x| < 2^51 (every |x| here is below 2^13).
-template <class D>
-[[nodiscard]] KAKEYA_HD D drint(const D& x) noexcept {
-  if constexpr (std::is_floating_point_v<D>) {
-    return rint(x);
-  } else {
-    const D big = D{} + 0x1.8p52;
-    return (x + big) - big;
-  }
-}
-/// Whether the integer-valued double s is odd, as a mask.
-template <class D>
-[[nodiscard]] KAKEYA_HD MaskOf<D> dodd(const D& s) noexcept {
-  if constexpr (std::is_floating_point_v<D>) {
-    return (static_cast<int64_t>(s) & 1) != 0;
-  } else {
-    typedef MaskOf<D> M;
-    return -(__builtin_convertvector(s, M) & 1);  // 0 / −1 without a compare (see nearest_d8)
-  }
-}
-template <class M>
-[[nodiscard]] KAKEYA_HD M mnot(const M& m) noexcept {
-  if constexpr (std::is_same_v<M, bool>) {
-    return !m;
-  } else {
-    return ~m;
   }
 }
 }  // namespace lanes
@@ -764,28 +644,16 @@ template <int W = 0, class Eval>
 
 }  // namespace e8v2
 
-#if !defined(__CUDACC__) && !defined(__HIPCC__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && \
-    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(KAKEYA_E8V2_NO_LANES)
+#if defined(KAKEYA_LANES) && !defined(KAKEYA_E8V2_NO_LANES)
 /// The CPU vector paths: the decoder runs 16 or 8 blocks at a time and the encoder 8 or 4
-/// zones at a time, one per lane of GCC/Clang vectors, compiled for the ISA of each batch
-/// loop (cpu/isa.h; 8 double lanes with AVX-512, 4 with AVX2). Same arithmetic as the
-/// one-block / one-zone path (the CUDA kernels' code), operation for operation, so codes
-/// and decoded bits are identical (tests/cpp/test_e8v2.cpp compares them). Lane code
-/// compares vectors with vectors only: GCC scalarises a vector-scalar compare inside a
-/// target() function, and the mask chains that depend on it.
+/// zones at a time, one per lane of GCC/Clang vectors (numeric/lanes.h), compiled for the
+/// ISA of each batch loop (cpu/isa.h; 8 double lanes with AVX-512, 4 with AVX2). Same
+/// arithmetic as the one-block / one-zone path (the CUDA kernels' code), operation for
+/// operation, so codes and decoded bits are identical (tests/cpp/test_e8v2.cpp compares them).
 #define KAKEYA_E8V2_LANES 1
 namespace e8v2 {
-
-/// The vector types of W lanes (W = 4, 8, 16).
-template <int W>
-struct LaneTypes {
-  typedef int32_t I32 __attribute__((vector_size(4 * W)));
-  typedef uint64_t U64 __attribute__((vector_size(8 * W)));
-  typedef uint16_t U16 __attribute__((vector_size(2 * W)));
-  typedef uint8_t U8 __attribute__((vector_size(W)));
-  typedef double F64 __attribute__((vector_size(8 * W)));
-  typedef float F32 __attribute__((vector_size(4 * W)));
-};
+using lanes::LaneTypes;
+using lanes::load_vec;
 
 /// σ as ±1.0f for coordinates 0..kE8V2MaxDim−1.
 struct SignTable {
@@ -797,36 +665,6 @@ struct SignTable {
   return t;
 }
 inline constexpr SignTable kSigns = make_sign_table();
-
-template <class T>
-[[nodiscard]] KAKEYA_HD T load_vec(const void* p) noexcept {
-  T v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/// In-register transpose of the 8×8 doubles v[0..7] (rows) into r[k][0] (columns).
-KAKEYA_HD void transpose(LaneTypes<8>::F64* v, LaneTypes<8>::F64 (*r)[1]) noexcept {
-  typedef LaneTypes<8>::F64 F;
-  typedef LaneTypes<4>::F64 H;
-  F a[8], b[8];
-  for (int i = 0; i < 8; i += 2) {
-    a[i] = __builtin_shufflevector(v[i], v[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
-    a[i + 1] = __builtin_shufflevector(v[i], v[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
-  }
-  for (int i = 0; i < 8; i += 4)
-    for (int k = 0; k < 2; ++k) {
-      b[i + k] = __builtin_shufflevector(a[i + k], a[i + k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-      b[i + k + 2] = __builtin_shufflevector(a[i + k], a[i + k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-  for (int k = 0; k < 4; ++k) {
-    const H b0 = __builtin_shufflevector(b[k], b[k], 0, 1, 2, 3), b1 = __builtin_shufflevector(b[k], b[k], 4, 5, 6, 7);
-    const H c0 = __builtin_shufflevector(b[k + 4], b[k + 4], 0, 1, 2, 3);
-    const H c1 = __builtin_shufflevector(b[k + 4], b[k + 4], 4, 5, 6, 7);
-    r[k][0] = __builtin_shufflevector(b0, c0, 0, 1, 2, 3, 4, 5, 6, 7);
-    r[k + 4][0] = __builtin_shufflevector(b1, c1, 0, 1, 2, 3, 4, 5, 6, 7);
-  }
-}
 
 /// In-register transpose of the 8×4 doubles v[0..7] (rows: coordinates) into r[k][0..1]
 /// (block k: coordinates 0–3 and 4–7).
@@ -962,7 +800,10 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
       for (int t = 0; t < 8; ++t) Y[t] = fv * __builtin_convertvector(load_vec<I32F>(&p2[t][g0]), F64);
       butterflies<8>(Y);  // stages 1, 2, 4: coordinate t of every lane
       F64 rows[WF][C];    // rows[ln] = block k0 + g0 + ln
-      transpose(Y, rows);
+      if constexpr (WF == 8)
+        lanes::transpose<double>(Y, rows);
+      else
+        transpose(Y, rows);
       // Stages 8, 16, ... pair blocks ln and ln ^ s (s < WF) while 8·s < h; with h < 8·WF
       // the WF blocks hold whole Hadamard blocks (h divides dim), so padding stays apart.
       const int32_t ng = nl - g0 < WF ? nl - g0 : WF;

@@ -15,8 +15,10 @@
 /// H p is exact in float (sums of at most 2^20 multiples of ½ bounded by 127), so the
 /// decoder rounds once per coordinate.
 
+#include <array>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kakeya/codec/diag.h"
 #include "kakeya/codec/format.h"
@@ -25,8 +27,10 @@
 #include "kakeya/error.h"
 #include "kakeya/lattice/d4.h"
 #include "kakeya/lattice/e8.h"
+#include "kakeya/lattice/e8_unrank.h"
 #include "kakeya/lattice/z8.h"
 #include "kakeya/numeric/formats.h"
+#include "kakeya/numeric/lanes.h"
 #include "kakeya/transform/hadamard.h"
 
 namespace kakeya {
@@ -144,6 +148,100 @@ template <class L, class Out>
   return Diag{};
 }
 
+#if defined(KAKEYA_LANES)
+namespace detail {
+
+/// The division-free unrank constants of every Q, built once (host).
+[[nodiscard]] inline const E8Unrank& e8_unrank_of(int q) noexcept {
+  static const std::array<E8Unrank, kMaxQ + 1> table = [] {
+    std::array<E8Unrank, kMaxQ + 1> t{};
+    for (int k = 1; k <= kMaxQ; ++k) t[k] = make_e8_unrank(k);
+    return t;
+  }();
+  return table[q];
+}
+
+/// decode_vector for E8 on the CPU, eight blocks per step, one per 64-bit lane: the
+/// indices unrank without division (e8_unrank_lanes), the Hadamard stages 1, 2, 4 run
+/// lane-wise on the doubled points t = 2p, an 8×8 transpose puts each block in its row,
+/// stages 8, 16, 32 pair the rows, and the stages ≥ 64 run over the vector. Every Hadamard sum is an exact integer (|H t|
+/// ≤ 1024·254 < 2^24), so the order of the additions cannot change a bit: the output is
+/// decode_vector's, value for value (tests/cpp/test_lattice_lanes.cpp).
+template <class Out>
+[[nodiscard]] KAKEYA_HD Diag decode_vector_e8_lanes(const LatticeLayout& lay, const E8Unrank& u, const uint8_t* rec,
+                                          float* buf, Out* out) noexcept {
+  typedef lanes::LaneTypes<8> T;
+  typedef T::U64 U64;
+  typedef T::I32 I32;
+  typedef T::F32 F32;
+  float s = 0.0f;
+  const uint32_t hdr = format::read_header(lay, rec);
+  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk ||
+      !scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2)))
+    return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadScale, -1, hdr), element<Out>::from_float);
+  const int bpb = lay.bits_per_block;
+  const uint64_t mask = ~uint64_t{0} >> (64 - bpb);
+  for (int32_t j0 = 0; j0 < lay.nblocks; j0 += 8) {
+    const int count = lay.nblocks - j0 < 8 ? lay.nblocks - j0 : 8;
+    alignas(64) uint64_t idx[8] = {};
+    for (int l = 0; l < count; ++l) {
+      const int64_t pos = format::block_bit_offset(lay, j0 + l);
+      const int64_t byte = pos >> 3;
+      if (bpb <= 56 && byte + 8 <= lay.code_bytes) {
+        uint64_t w;
+        memcpy(&w, rec + byte, 8);  // little-endian: stream bit k of the window is bit k
+        idx[l] = (w >> (pos & 7)) & mask;
+      } else {
+        idx[l] = format::read_bits(rec, pos, bpb);
+      }
+    }
+    U64 d[8], half, ok;
+    e8_unrank_lanes(u, lanes::load_vec<U64>(idx), d, half, ok);
+    alignas(64) uint64_t okl[8];
+    memcpy(okl, &ok, sizeof okl);
+    for (int l = 0; l < count; ++l)
+      if (!okl[l])
+        return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadIndex, j0 + l, idx[l]), element<Out>::from_float);
+    const I32 off = __builtin_convertvector(half & 1u, I32) - 2 * lay.q;
+    I32 t[8];
+    for (int i = 0; i < 8; ++i) t[i] = 2 * __builtin_convertvector(d[i], I32) + off;
+    butterflies<8>(t);  // stages 1, 2, 4 inside each block (lane)
+    F32 v[8];
+    for (int i = 0; i < 8; ++i) v[i] = __builtin_convertvector(t[i], F32);
+    F32 rows[8][1], r[8];
+    lanes::transpose<float>(v, rows);
+    for (int l = 0; l < 8; ++l) r[l] = rows[l][0];
+    // Stages 8, 16, 32 pair blocks l and l ^ 1, 2, 4 of this group: all of them where
+    // P ≥ 64 (nblocks is then a multiple of 8), else inside groups of P/8 blocks (whole,
+    // as count is a multiple of P/8; padding rows stay apart and are not stored).
+    if (lay.hadamard_p >= 64) {
+      butterflies<8>(r);
+    } else if (lay.hadamard_p == 32) {
+      butterflies<4>(r);
+      butterflies<4>(r + 4);
+    } else if (lay.hadamard_p == 16) {
+      for (int l = 0; l < 8; l += 2) butterflies<2>(r + l);
+    }
+    for (int l = 0; l < count; ++l) memcpy(buf + 8 * (j0 + l), &r[l], sizeof(F32));
+  }
+  if (s == 0.0f) return reject_row(out, lay.dim, Diag{}, element<Out>::from_float);
+  // Stages 64 .. P/2 over the vector, 8 floats per step (every stride is a multiple of 8).
+  for (int32_t h = 64; h < lay.hadamard_p; h <<= 1)
+    for (int32_t i = 0; i < lay.dim; i += 2 * h)
+      for (int32_t j = i; j < i + h; j += 8) {
+        F32 a[2] = {lanes::load_vec<F32>(buf + j), lanes::load_vec<F32>(buf + j + h)};
+        butterflies<2>(a);
+        memcpy(buf + j, &a[0], sizeof(F32));
+        memcpy(buf + j + h, &a[1], sizeof(F32));
+      }
+  const float c = s * hadamard_norm(lay.hadamard_log2);
+  for (int32_t i = 0; i < lay.dim; ++i) out[i] = element<Out>::from_float((0.5f * buf[i]) * c);
+  return Diag{};
+}
+
+}  // namespace detail
+#endif
+
 /// Codec type of the registry: the v1 lattice codec over lattice L.
 template <class L>
 struct LatticeCodec {
@@ -169,6 +267,22 @@ struct LatticeCodec {
   }
   template <class Out>
   [[nodiscard]] KAKEYA_HD static Diag decode(const Layout& l, const uint8_t* rec, float* y, Out* out) noexcept {
+    return decode_vector<L>(l, rec, y, out);
+  }
+  /// ISA-tuned paths (cpu/codec.h); Lanes = doubles per vector of the calling loop's ISA
+  /// (0: baseline). Same codes and decoded values as encode / decode.
+  template <int Lanes, class In>
+  [[nodiscard]] KAKEYA_HD static Diag encode_lanes(const Layout& l, const In* x, float* y, uint8_t* rec) noexcept {
+    return encode_vector<L>(l, x, y, rec);
+  }
+  template <int Lanes, class Out>
+  [[nodiscard]] KAKEYA_HD static Diag decode_lanes(const Layout& l, const uint8_t* rec, float* y, Out* out) noexcept {
+#if defined(KAKEYA_LANES)
+    if constexpr (Lanes != 0 && std::is_same_v<L, E8>) {
+      const E8Unrank& u = detail::e8_unrank_of(l.q);
+      if (u.ok) return detail::decode_vector_e8_lanes(l, u, rec, y, out);
+    }
+#endif
     return decode_vector<L>(l, rec, y, out);
   }
 };

@@ -19,6 +19,7 @@
 ///   lo = a1·b² + a0, hi = a3·b² + a2 (32-bit multiply-high), each a_k = d·b + d'.
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kakeya/lattice/e8.h"
 
@@ -110,36 +111,104 @@ inline bool find_magic(uint64_t d, u128 xmax, int k, uint64_t* m, uint32_t* s) n
   return u;
 }
 
-/// The digits of index idx (see e8.h) and its coset; false (all digits 0) when idx is
-/// outside the codebook. The point is t_i = 2(d_i − Q) + half, i.e. p_i = d_i − Q + half/2.
-/// Requires u.ok. Same results as lattice_traits<E8>::unrank (tests/cpp/test_e8_unrank.cpp).
-KAKEYA_HD bool e8_unrank_digits(const E8Unrank& u, uint64_t idx, uint32_t (&d)[8], int& half) noexcept {
-  const bool ok = idx < u.size;
-  const bool hf = ok && idx >= u.n_int;
-  half = hf ? 1 : 0;
-  const E8RadixMagic& c = u.c[half];
-  const uint64_t r = !ok ? 0 : hf ? idx - u.n_int : idx << 1;
-  const uint32_t hi = static_cast<uint32_t>(detail::umulhi64(r, c.m4) >> c.s4);
-  const uint32_t lo = static_cast<uint32_t>(r) - hi * c.b4;  // exact mod 2^32: lo < b^4
-  const uint32_t x[2] = {lo, hi};
+namespace detail {
+
+/// floor(a·b / 2^64) per lane: the 128-bit product for one value; for a vector of
+/// uint64 (no vector multiply-high exists) from four 32×32-bit partial products.
+template <class V>
+[[nodiscard]] KAKEYA_HD V mulhi64(const V& a, const V& b) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return umulhi64(a, b);
+  } else {
+    const V lo = V{} + 0xFFFFFFFFu;
+    const V al = a & lo, ah = a >> 32, bl = b & lo, bh = b >> 32;
+    const V t = al * bl, u = ah * bl + (t >> 32), v = al * bh + (u & lo);
+    return ah * bh + (u >> 32) + (v >> 32);
+  }
+}
+/// floor(x·m / 2^32) for x, m < 2^32: 32-bit multiply-high for one value, a product of
+/// 64-bit lanes for a vector.
+template <class V>
+[[nodiscard]] KAKEYA_HD V mulhi32(const V& x, uint32_t m) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return umulhi32(x, m);
+  } else {
+    return (x * m) >> 32;
+  }
+}
+/// c ? a : b per lane; c a mask (vectors) or a bool (one value).
+template <class V, class C, class T>
+[[nodiscard]] KAKEYA_HD V pick(const C& c, T a, T b) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    return static_cast<V>(c ? a : b);
+  } else {
+    return ((V{} + a) & c) | ((V{} + b) & ~c);
+  }
+}
+
+}  // namespace detail
+
+/// The digits of indices idx (see e8.h), their coset and validity, for one index
+/// (W = uint64_t, R = uint32_t: the CUDA kernels) or one per lane of a vector of uint64
+/// (W = R: the CPU decoder). `half` and `ok` are masks (0 / all ones) for vectors, 0 / 1
+/// for one value; an index outside the codebook gets ok = 0 and all digits 0. The point
+/// is t_i = 2(d_i − Q) + half, i.e. p_i = d_i − Q + half/2. Requires u.ok. Same results
+/// as lattice_traits<E8>::unrank (tests/cpp/test_e8_unrank.cpp).
+template <class W, class R>
+KAKEYA_HD void e8_unrank_lanes(const E8Unrank& u, const W& idx, R (&d)[8], W& half, W& ok) noexcept {
+  constexpr bool kOne = std::is_integral_v<W>;
+  if constexpr (kOne) {
+    ok = idx < u.size;
+    half = ok && idx >= u.n_int;
+  } else {
+    ok = (W)(idx < W{} + u.size);
+    half = ok & (W)(idx >= W{} + u.n_int);
+  }
+  const E8RadixMagic& c0 = u.c[0];
+  const E8RadixMagic& c1 = u.c[1];
+  const W r = detail::pick<W>(half, idx - u.n_int, idx << 1) & (kOne ? (ok ? ~W{0} : W{0}) : ok);
+  const W m4 = detail::pick<W>(half, c1.m4, c0.m4), s4 = detail::pick<W>(half, uint64_t{c1.s4}, uint64_t{c0.s4});
+  const R b4 = detail::pick<R>(half, c1.b4, c0.b4), b2 = detail::pick<R>(half, c1.b2, c0.b2);
+  const R b = detail::pick<R>(half, c1.b, c0.b);
+  const R hi = static_cast<R>(detail::mulhi64(r, m4) >> s4);
+  const R lo = static_cast<R>(r) - hi * b4;  // exact: lo < b^4 (mod 2^32 for one value)
+  const R x[2] = {lo, hi};
+  const R m2 = detail::pick<R>(half, c1.m2, c0.m2), s2 = detail::pick<R>(half, c1.s2, c0.s2);
+  const R m1 = detail::pick<R>(half, c1.m1, c0.m1), s1 = detail::pick<R>(half, c1.s1, c0.s1);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
   for (int k = 0; k < 2; ++k) {
-    const uint32_t a1 = detail::umulhi32(x[k], c.m2) >> c.s2;
-    const uint32_t a0 = x[k] - a1 * c.b2;
-    const uint32_t d1 = detail::umulhi32(a0, c.m1) >> c.s1;
-    const uint32_t d3 = detail::umulhi32(a1, c.m1) >> c.s1;
-    d[4 * k + 0] = a0 - d1 * c.b;
+    R a1, a0, d1, d3;
+    if constexpr (kOne) {  // one value: the constants of its coset, multiply-high by a scalar
+      const E8RadixMagic& c = half ? c1 : c0;
+      a1 = detail::umulhi32(x[k], c.m2) >> c.s2;
+      a0 = x[k] - a1 * c.b2;
+      d1 = detail::umulhi32(a0, c.m1) >> c.s1;
+      d3 = detail::umulhi32(a1, c.m1) >> c.s1;
+    } else {
+      a1 = ((x[k] * m2) >> 32) >> s2;
+      a0 = x[k] - a1 * b2;
+      d1 = ((a0 * m1) >> 32) >> s1;
+      d3 = ((a1 * m1) >> 32) >> s1;
+    }
+    d[4 * k + 0] = a0 - d1 * b;
     d[4 * k + 1] = d1;
-    d[4 * k + 2] = a1 - d3 * c.b;
+    d[4 * k + 2] = a1 - d3 * b;
     d[4 * k + 3] = d3;
   }
-  if (hf) {  // d_7 was stored halved; its parity makes Σ d_i even (e8.h)
-    const uint32_t par = (d[0] + d[1] + d[2] + d[3] + d[4] + d[5] + d[6]) & 1u;
-    d[7] = 2 * d[7] + par;
-  }
-  return ok;
+  // Half coset: d_7 was stored halved; its parity makes Σ d_i even (e8.h).
+  const R par = (d[0] + d[1] + d[2] + d[3] + d[4] + d[5] + d[6]) & 1u;
+  d[7] = detail::pick<R>(static_cast<R>(half), 2 * d[7] + par, d[7]);
+}
+
+/// One index (the CUDA kernels): digits and coset; false (all digits 0) when idx is
+/// outside the codebook.
+KAKEYA_HD bool e8_unrank_digits(const E8Unrank& u, uint64_t idx, uint32_t (&d)[8], int& half) noexcept {
+  uint64_t h = 0, ok = 0;
+  e8_unrank_lanes(u, idx, d, h, ok);
+  half = static_cast<int>(h);
+  return ok != 0;
 }
 
 }  // namespace kakeya

@@ -31,6 +31,20 @@ namespace kakeya {
   return detail::largest_pow2_divisor(dim);
 }
 
+/// Butterflies (a + b, a − b) between v[q] and v[q + s] for s = 1, 2, ..., R/2, in that
+/// order: Walsh–Hadamard stages of strides st, 2·st, ... when v[q] holds coordinate j + q·st
+/// (V: a number, or a vector of them: the CPU decoders run the same network lane-wise).
+template <int R, class V>
+KAKEYA_HD void butterflies(V* v) noexcept {
+  for (int s = 1; s < R; s *= 2)
+    for (int i = 0; i < R; i += 2 * s)
+      for (int q = i; q < i + s; ++q) {
+        const V a = v[q], b = v[q + s];
+        v[q] = a + b;
+        v[q + s] = a - b;
+      }
+}
+
 /// One butterfly stage of width h over x[0..p), p a power of two, h < p.
 KAKEYA_HD void fwht_stage(float* x, int32_t p, int32_t h) noexcept {
   for (int32_t i = 0; i < p; i += 2 * h) {

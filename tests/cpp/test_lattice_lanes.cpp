@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CPU vector decoder of the v1 E8 codec (lattice_codec.h, decode_vector_e8_lanes) and
+// its lane-wise unrank (e8_unrank.h) against the one-block paths: random records of
+// valid indices of both cosets and the codebook edges, every Hadamard block size, Q from
+// 1 to 127, every scale format, output types float / bf16, and corrupt records (an index
+// past the codebook, an invalid scale header), under every ISA this CPU runs.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kakeya/codec/format.h"
+#include "kakeya/kakeya.h"
+#include "kakeya/lattice/e8_unrank.h"
+
+using namespace kakeya;
+
+namespace {
+
+struct IsaGuard {
+  std::string saved = cpu::to_string(cpu::active_isa());
+  ~IsaGuard() { cpu::set_isa(saved); }
+};
+
+// rows records of random valid blocks; some blocks at the codebook's edges. Row r % 5 == 4
+// gets one corrupt block (an index >= the codebook size) when `corrupt`.
+std::vector<uint8_t> random_records(const CodecSpec& spec, int64_t rows, bool corrupt, std::mt19937_64& g) {
+  const LatticeLayout l = lattice_layout(spec);
+  const uint64_t n = l.codebook_size, n_int = lattice_traits<E8>::integer_coset_size(spec.q);
+  const uint64_t edges[] = {0, 1, n_int - 1, n_int, n - 1};
+  std::vector<uint8_t> codes(static_cast<size_t>(rows * l.code_bytes));
+  std::uniform_int_distribution<uint64_t> any(0, n - 1);
+  std::uniform_int_distribution<int> blk(0, l.nblocks - 1);
+  const uint64_t cap = l.bits_per_block == 64 ? ~uint64_t{0} : (uint64_t{1} << l.bits_per_block) - 1;
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* rec = codes.data() + r * l.code_bytes;
+    format::BitWriter bw(rec);
+    // A scale header: bf16 / fp16 1.0 (0x3F80 / 0x3C00), or norm_qmax's two fp16 1.0.
+    bw.put(spec.scale == ScaleFormat::kBF16 ? 0x3F80u : spec.scale == ScaleFormat::kFP16 ? 0x3C00u : 0x3C003C00u,
+           l.header_bits);
+    const int bad = corrupt && r % 5 == 4 ? blk(g) : -1;
+    for (int j = 0; j < l.nblocks; ++j) {
+      uint64_t idx = (g() % 4 == 0) ? edges[g() % 5] : any(g);
+      if (j == bad) idx = (g() % 2) ? n + g() % (cap - n + 1) : cap;
+      bw.put(idx, l.bits_per_block);
+    }
+    bw.flush();
+  }
+  return codes;
+}
+
+}  // namespace
+
+TEST(LatticeLanes, UnrankLanesMatchesOneIndex) {
+#if defined(KAKEYA_LANES)
+  typedef lanes::LaneTypes<8>::U64 U64;
+  std::mt19937_64 g(3);
+  for (int q = 1; q <= kMaxQ; ++q) {
+    const E8Unrank u = make_e8_unrank(q);
+    if (!u.ok) continue;
+    for (int rep = 0; rep < 200; ++rep) {
+      alignas(64) uint64_t idx[8];
+      for (uint64_t& v : idx) {
+        const int k = static_cast<int>(g() % 6);
+        v = k == 0 ? u.n_int - 1 + g() % 2 : k == 1 ? u.size - 1 + g() % 2 : k == 2 ? ~uint64_t{0} : g() % u.size;
+      }
+      U64 d[8], half, ok;
+      e8_unrank_lanes(u, lanes::load_vec<U64>(idx), d, half, ok);
+      for (int l = 0; l < 8; ++l) {
+        uint32_t ds[8];
+        int hs = 0;
+        const bool oks = e8_unrank_digits(u, idx[l], ds, hs);
+        ASSERT_EQ(ok[l] != 0, oks) << "q = " << q << ", idx = " << idx[l];
+        if (!oks) continue;
+        ASSERT_EQ(half[l] != 0, hs == 1) << "q = " << q << ", idx = " << idx[l];
+        for (int i = 0; i < 8; ++i) ASSERT_EQ(d[i][l], ds[i]) << "q = " << q << ", idx = " << idx[l] << ", i = " << i;
+      }
+    }
+  }
+#else
+  GTEST_SKIP() << "this compiler has no lane paths (KAKEYA_LANES)";
+#endif
+}
+
+TEST(LatticeLanes, DecodeMatchesBaselineUnderEveryIsa) {
+  const IsaGuard guard;
+  std::mt19937_64 g(11);
+  const int64_t rows = 23;
+  int compared = 0;
+  for (int32_t dim : {8, 16, 24, 40, 48, 64, 96, 200, 512, 1024})
+    for (int q : {1, 2, 3, 38, 48, 100, 116, 120, 127})
+      for (const char* scale : {"bf16", "fp16", "norm_qmax"}) {
+        if (dim > 64 && q != 38 && q != 127 && std::string(scale) != "bf16") continue;  // keep it quick
+        const CodecSpec spec = make_codec("e8", dim, {{"q", std::to_string(q)}, {"scale", scale}});
+        for (bool corrupt : {false, true}) {
+          const std::vector<uint8_t> codes = random_records(spec, rows, corrupt, g);
+          const ConstCodeBatch cb{codes.data(), rows, spec.code_bytes()};
+          std::vector<float> ref(static_cast<size_t>(rows * dim)), out(ref.size());
+          std::vector<bf16> refb(ref.size()), outb(ref.size());
+          std::vector<uint8_t> ref_bad(rows), bad(rows);
+          cpu::set_isa("baseline");
+          cpu::decode<float>(spec, cb, contiguous(ref.data(), rows, dim), ref_bad.data());
+          cpu::decode<bf16>(spec, cb, contiguous(refb.data(), rows, dim), bad.data());
+          std::string ref_msg;
+          if (!corrupt) {
+            for (uint8_t b : ref_bad) ASSERT_EQ(b, 0) << spec.name() << ": a valid record was rejected";
+          }
+          if (corrupt) {
+            try {
+              cpu::decode<float>(spec, cb, contiguous(ref.data(), rows, dim));
+            } catch (const CorruptCode& e) {
+              ref_msg = e.what();
+            }
+            EXPECT_FALSE(ref_msg.empty()) << spec.name();
+          }
+          for (cpu::Isa i : cpu::supported_isas()) {
+            if (i == cpu::Isa::kBaseline) continue;
+            cpu::set_isa(cpu::to_string(i));
+            std::fill(out.begin(), out.end(), -1.0f);
+            cpu::decode<float>(spec, cb, contiguous(out.data(), rows, dim), bad.data());
+            cpu::decode<bf16>(spec, cb, contiguous(outb.data(), rows, dim), bad.data());
+            const std::string where = spec.name() + " under " + cpu::to_string(i);
+            ASSERT_EQ(0, std::memcmp(out.data(), ref.data(), out.size() * sizeof(float))) << where;
+            ASSERT_EQ(0, std::memcmp(outb.data(), refb.data(), outb.size() * sizeof(bf16))) << where;
+            ASSERT_EQ(bad, ref_bad) << where;
+            if (corrupt) {
+              std::string msg;
+              try {
+                cpu::decode<float>(spec, cb, contiguous(out.data(), rows, dim));
+              } catch (const CorruptCode& e) {
+                msg = e.what();
+              }
+              EXPECT_EQ(msg, ref_msg) << where;
+            }
+            ++compared;
+          }
+        }
+      }
+  if (compared == 0) GTEST_SKIP() << "this CPU runs the baseline ISA only";
+}
+
+TEST(LatticeLanes, BadHeaderSameUnderEveryIsa) {
+  const IsaGuard guard;
+  const CodecSpec spec = make_codec("e8", 512, {{"q", "38"}});
+  std::mt19937_64 g(5);
+  std::vector<uint8_t> codes = random_records(spec, 4, false, g);
+  codes[0] = 0x80;  // row 0: bf16 header 0xFF80 = −inf
+  codes[1] = 0xFF;
+  const ConstCodeBatch cb{codes.data(), 4, spec.code_bytes()};
+  std::vector<float> ref(4 * 512), out(ref.size());
+  std::vector<uint8_t> ref_bad(4), bad(4);
+  cpu::set_isa("baseline");
+  cpu::decode<float>(spec, cb, contiguous(ref.data(), 4, 512), ref_bad.data());
+  EXPECT_EQ(ref_bad[0], 1);
+  EXPECT_EQ(ref_bad[1], 0);
+  for (cpu::Isa i : cpu::supported_isas()) {
+    cpu::set_isa(cpu::to_string(i));
+    cpu::decode<float>(spec, cb, contiguous(out.data(), 4, 512), bad.data());
+    EXPECT_EQ(bad, ref_bad) << cpu::to_string(i);
+    EXPECT_EQ(0, std::memcmp(out.data(), ref.data(), out.size() * sizeof(float))) << cpu::to_string(i);
+  }
+}
