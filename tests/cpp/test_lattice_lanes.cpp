@@ -162,3 +162,48 @@ TEST(LatticeLanes, BadHeaderSameUnderEveryIsa) {
     EXPECT_EQ(0, std::memcmp(out.data(), ref.data(), out.size() * sizeof(float))) << cpu::to_string(i);
   }
 }
+
+// The box searches with VL blocks per vector (the CPU encoder) against the one-block
+// search (the GPU's): same points and the same distance bits, on random inputs and on
+// adversarial ones (exact ties between two coset values, the box edges, far outside).
+template <class L, int VL>
+static void check_search_lanes(int q, std::mt19937_64& g) {
+  constexpr int n = lattice_traits<L>::kDim, W = 16;
+  std::normal_distribution<float> nd;
+  std::uniform_int_distribution<int> pick(0, 6), step(-2 * q - 3, 2 * q + 3);
+  for (int rep = 0; rep < 300; ++rep) {
+    alignas(64) float w[n * W];
+    for (float& v : w) {
+      switch (pick(g)) {
+        case 0: v = static_cast<float>(step(g)); break;            // a lattice value or an edge
+        case 1: v = static_cast<float>(step(g)) + 0.5f; break;     // ... halfway between two
+        case 2: v = nd(g) * 1e4f; break;                           // far outside the box
+        case 3: v = (g() % 2 ? -1.0f : 1.0f) * 2.0f * q; break;    // on the edge
+        default: v = nd(g) * static_cast<float>(q); break;
+      }
+    }
+    alignas(64) int32_t t[n * W];
+    alignas(64) float dist[W];
+    lattice_traits<L>::template nearest_lanes<W, VL>(w, q, t, dist);
+    for (int l = 0; l < W; ++l) {
+      float wl[n];
+      int32_t tl[n];
+      float dl;
+      for (int i = 0; i < n; ++i) wl[i] = w[i * W + l];
+      lattice_traits<L>::template nearest_lanes<1>(wl, q, tl, &dl);
+      for (int i = 0; i < n; ++i) ASSERT_EQ(t[i * W + l], tl[i]) << lattice_traits<L>::kName << " q = " << q;
+      ASSERT_EQ(0, std::memcmp(&dist[l], &dl, sizeof dl)) << lattice_traits<L>::kName << " q = " << q;
+    }
+  }
+}
+
+TEST(LatticeLanes, SearchLanesMatchOneBlock) {
+  std::mt19937_64 g(17);
+  for (int q : {1, 2, 5, 38, 127}) {
+    check_search_lanes<E8, 4>(q, g);
+    check_search_lanes<E8, 8>(q, g);
+    check_search_lanes<E8, 16>(q, g);
+    check_search_lanes<D4, 8>(q, g);
+    check_search_lanes<Z8, 8>(q, g);
+  }
+}

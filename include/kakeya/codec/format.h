@@ -398,24 +398,28 @@ KAKEYA_HD void for_each_word(int64_t pos, uint64_t v, int nbits, Emit&& emit) no
   }
 }
 
-/// Sequential LSB-first writer for one record on one thread: an accumulator flushed a
-/// byte at a time; the stream read_bits reads and for_each_word writes. Call flush()
-/// once at the end to emit the last partial byte (zero padded).
+/// Sequential LSB-first writer for one record on one thread: an accumulator flushed 32
+/// bits at a time (as four byte stores, which compilers merge); the stream read_bits
+/// reads and for_each_word writes. Call flush() once at the end to emit the last 0–4
+/// bytes (zero padded); nothing past the record's last byte is ever written.
 struct BitWriter {
   uint8_t* out;
   uint64_t acc = 0;
-  int fill = 0;  // pending bits in acc, always < 8 between calls
+  int fill = 0;  // pending bits in acc, always < 32 between calls
 
   KAKEYA_HD explicit BitWriter(uint8_t* o) noexcept : out(o) {}
   KAKEYA_HD void put(uint64_t v, int nbits) noexcept {
     if (nbits < 64) v &= (uint64_t{1} << nbits) - 1u;
-    // Split so that fill + piece <= 63 and the shift never loses bits.
-    const int lo_bits = nbits > 56 ? 32 : nbits;
+    // Pieces of at most 32 bits, so that fill + piece <= 63 and no shift loses bits.
+    const int lo_bits = nbits > 32 ? 32 : nbits;
     put_small(lo_bits == 64 ? v : (v & ((uint64_t{1} << lo_bits) - 1u)), lo_bits);
     if (nbits > lo_bits) put_small(v >> 32, nbits - 32);
   }
   KAKEYA_HD void flush() noexcept {
-    if (fill > 0) *out++ = static_cast<uint8_t>(acc);
+    for (; fill > 0; fill -= 8) {
+      *out++ = static_cast<uint8_t>(acc);
+      acc >>= 8;
+    }
     acc = 0;
     fill = 0;
   }
@@ -424,10 +428,14 @@ struct BitWriter {
   KAKEYA_HD void put_small(uint64_t v, int nbits) noexcept {
     acc |= v << fill;
     fill += nbits;
-    while (fill >= 8) {
-      *out++ = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      fill -= 8;
+    if (fill >= 32) {
+      out[0] = static_cast<uint8_t>(acc);
+      out[1] = static_cast<uint8_t>(acc >> 8);
+      out[2] = static_cast<uint8_t>(acc >> 16);
+      out[3] = static_cast<uint8_t>(acc >> 24);
+      out += 4;
+      acc >>= 32;
+      fill -= 32;
     }
   }
 };

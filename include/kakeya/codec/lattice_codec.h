@@ -43,21 +43,30 @@ inline constexpr int kEncodeLanes = 1;
 inline constexpr int kEncodeLanes = 16;
 #endif
 
+/// Floats per vector the baseline CPU loop searches with (SSE2 / NEON: 4).
+inline constexpr int kBaselineFloatLanes = 4;
+
 /// The quantizer's input coordinate: w = 2·(y/s), in doubled units (exact scaling).
 [[nodiscard]] KAKEYA_HD float doubled_coordinate(float y, float s) noexcept { return (y / s) * 2.0f; }
 
 /// Quantizes `count` <= W consecutive blocks whose coordinates are already in doubled
 /// units (w_blk, block-major as in the vector): idx[l] = rank(nearest(w)). Lanes past
-/// `count` are padded with 0.
-template <class L, int W>
+/// `count` are padded with 0. VL: floats per vector of the CPU loop's ISA (0: one block
+/// at a time; see nearest_parity_box).
+template <class L, int W, int VL = 0>
 KAKEYA_HD void quantize_blocks(const float* w_blk, int count, int q, uint64_t* idx) noexcept {
   constexpr int n = lattice_traits<L>::kDim;
   float w[n * W];
   int32_t t[n * W];
   float dist[W];
-  for (int i = 0; i < n; ++i)
-    for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? w_blk[l * n + i] : 0.0f;
-  lattice_traits<L>::template nearest_lanes<W>(w, q, t, dist);
+  if (count == W) {
+    for (int i = 0; i < n; ++i)
+      for (int l = 0; l < W; ++l) w[i * W + l] = w_blk[l * n + i];
+  } else {
+    for (int i = 0; i < n; ++i)
+      for (int l = 0; l < W; ++l) w[i * W + l] = l < count ? w_blk[l * n + i] : 0.0f;
+  }
+  lattice_traits<L>::template nearest_lanes<W, VL>(w, q, t, dist);
   lattice_traits<L>::template rank_lanes<W>(t, q, idx);
 }
 
@@ -85,25 +94,24 @@ template <class L>
 /// Encodes x[0..dim) into rec[0..code_bytes). `y` is caller scratch of dim floats.
 /// Fails (record all zero) on NaN/Inf input, a rotation that overflows, or a scale the
 /// format cannot hold; the Diag says which and where.
-template <class L, class In>
+template <class L, class In, int VL = 0>
 [[nodiscard]] KAKEYA_HD Diag encode_vector(const LatticeLayout& lay, const In* x, float* y,
                                            uint8_t* rec) noexcept {
-  // Non-short-circuit flags keep these loops vectorizable.
-  uint32_t nonfinite = 0;
-  for (int32_t i = 0; i < lay.dim; ++i) {
-    y[i] = element<In>::to_float(x[i]);
-    nonfinite |= static_cast<uint32_t>(!detail::is_finite(y[i]));
-  }
-  for (int32_t i = 0; i < lay.code_bytes; ++i) rec[i] = 0;
-  if (nonfinite) return input_fault(x, lay.dim, Fault::kNonFinite, 0.0f);
+  for (int32_t i = 0; i < lay.dim; ++i) y[i] = element<In>::to_float(x[i]);
+  memset(rec, 0, static_cast<size_t>(lay.code_bytes));
   hadamard_rotate(y, lay.dim);
-  float amax = 0.0f, sumsq = 0.0f;
-  for (int32_t i = 0; i < lay.dim; ++i) {  // a huge input can overflow the rotation
-    const float a = detail::abs_bits(y[i]);
-    nonfinite |= static_cast<uint32_t>(!detail::is_finite(a));
-    amax = a > amax ? a : amax;
+  // max |y| from the bits: for non-negative floats the order of the bit patterns is the
+  // order of the values, and inf or NaN is any pattern >= 0x7f800000. A non-finite input
+  // makes its whole Hadamard block non-finite, so this one (vectorizable) pass finds it,
+  // and input_fault tells a non-finite input from a rotation that overflows.
+  uint32_t amax_bits = 0;
+  for (int32_t i = 0; i < lay.dim; ++i) {
+    const uint32_t b = detail::float_bits(y[i]) & 0x7fffffffu;
+    amax_bits = b > amax_bits ? b : amax_bits;
   }
-  if (nonfinite) return Diag::input(Fault::kRotationOverflow, -1, 0.0f);
+  if (amax_bits >= 0x7f800000u) return input_fault(x, lay.dim, Fault::kRotationOverflow, 0.0f);
+  const float amax = detail::bits_float(amax_bits);
+  float sumsq = 0.0f;
   if (lay.scale == ScaleFormat::kNormQmax)
     for (int32_t g = 0; g < lay.dim; g += 8) sumsq += group8_partial_sumsq(y + g);
   const ScaleChoice sc = choose_scale(lay.scale, amax, sumsq, lay.q);
@@ -117,7 +125,7 @@ template <class L, class In>
   for (int32_t j0 = 0; j0 < lay.nblocks; j0 += kEncodeLanes) {
     const int count = lay.nblocks - j0 < kEncodeLanes ? lay.nblocks - j0 : kEncodeLanes;
     uint64_t idx[kEncodeLanes];
-    quantize_blocks<L, kEncodeLanes>(y + j0 * n, count, lay.q, idx);
+    quantize_blocks<L, kEncodeLanes, VL>(y + j0 * n, count, lay.q, idx);
     for (int l = 0; l < count; ++l) bw.put(idx[l], lay.bits_per_block);
   }
   bw.flush();
@@ -225,15 +233,7 @@ template <class Out>
     for (int l = 0; l < count; ++l) memcpy(buf + 8 * (j0 + l), &r[l], sizeof(F32));
   }
   if (s == 0.0f) return reject_row(out, lay.dim, Diag{}, element<Out>::from_float);
-  // Stages 64 .. P/2 over the vector, 8 floats per step (every stride is a multiple of 8).
-  for (int32_t h = 64; h < lay.hadamard_p; h <<= 1)
-    for (int32_t i = 0; i < lay.dim; i += 2 * h)
-      for (int32_t j = i; j < i + h; j += 8) {
-        F32 a[2] = {lanes::load_vec<F32>(buf + j), lanes::load_vec<F32>(buf + j + h)};
-        butterflies<2>(a);
-        memcpy(buf + j, &a[0], sizeof(F32));
-        memcpy(buf + j + h, &a[1], sizeof(F32));
-      }
+  for (int32_t base = 0; base < lay.dim; base += lay.hadamard_p) fwht_stages(buf + base, lay.hadamard_p, 64);
   const float c = s * hadamard_norm(lay.hadamard_log2);
   for (int32_t i = 0; i < lay.dim; ++i) out[i] = element<Out>::from_float((0.5f * buf[i]) * c);
   return Diag{};
@@ -273,7 +273,7 @@ struct LatticeCodec {
   /// (0: baseline). Same codes and decoded values as encode / decode.
   template <int Lanes, class In>
   [[nodiscard]] KAKEYA_HD static Diag encode_lanes(const Layout& l, const In* x, float* y, uint8_t* rec) noexcept {
-    return encode_vector<L>(l, x, y, rec);
+    return encode_vector<L, In, Lanes == 0 ? kBaselineFloatLanes : 8>(l, x, y, rec);
   }
   template <int Lanes, class Out>
   [[nodiscard]] KAKEYA_HD static Diag decode_lanes(const Layout& l, const uint8_t* rec, float* y, Out* out) noexcept {

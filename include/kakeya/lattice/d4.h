@@ -21,9 +21,9 @@ struct lattice_traits<D4> {
     return (b * b * b * b + 1u) / 2u;
   }
 
-  template <int W>
+  template <int W, int VL = 0>
   KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
-    detail::nearest_parity_box<4, W, 0>(w, -2 * q, 2 * q, true, t, dist);
+    detail::nearest_parity_box<4, W, 0, VL>(w, -2 * q, 2 * q, true, t, dist);
   }
   KAKEYA_HD static float nearest(const float (&w)[4], int q, int32_t (&t)[4]) noexcept {
     float d;

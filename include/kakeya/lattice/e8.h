@@ -38,12 +38,12 @@ struct lattice_traits<E8> {
   /// Exact nearest points of C(E8, q) for W blocks (coordinate-major w, t: [8][W]);
   /// the better of the two cosets, the integer coset on an exact tie. Writes t = 2y
   /// and dist = ||w - t||^2.
-  template <int W>
+  template <int W, int VL = 0>
   KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
     int32_t th[8 * W];
     float dh[W];
-    detail::nearest_parity_box<8, W, 0>(w, -2 * q, 2 * q, true, t, dist);
-    detail::nearest_parity_box<8, W, 1>(w, -2 * q + 1, 2 * q - 1, true, th, dh);
+    detail::nearest_parity_box<8, W, 0, VL>(w, -2 * q, 2 * q, true, t, dist);
+    detail::nearest_parity_box<8, W, 1, VL>(w, -2 * q + 1, 2 * q - 1, true, th, dh);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif

@@ -21,8 +21,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "kakeya/config.h"
+#include "kakeya/numeric/lanes.h"
 
 namespace kakeya {
 
@@ -44,100 +47,154 @@ namespace detail {
 /// lo and hi have the parity of the coset). Computes the nearest value r, the
 /// next-best in-box value alt, and their squared distances to w. By convexity of
 /// (w - v)^2 over an arithmetic progression, the second-best value is adjacent to the
-/// best, so it differs by 2 and flips the coordinate's parity bit. Branch-free, so
-/// that loops over many blocks vectorize.
+/// best, so it differs by 2 and flips the coordinate's parity bit. Branch-free.
+///
+/// F is float (one block: the GPU threads, the portable host path) or a GCC/Clang vector
+/// of floats, one block per lane (the CPU, numeric/lanes.h), and I the int32 type of the
+/// same lane count: the same source, so the same operations, for both. Constants are
+/// broadcast to F before any compare (a vector-scalar compare scalarises in GCC's
+/// target() functions).
+template <class F, class I>
 struct CoordChoice {
-  int32_t r;
-  int32_t alt;
-  float d2;     // (w - r)^2
-  float delta;  // (w - alt)^2 - (w - r)^2 >= 0
+  I r;
+  I alt;
+  F d2;     // (w - r)^2
+  F delta;  // (w - alt)^2 - (w - r)^2 >= 0
 };
 
+/// float -> int32 per lane (exact here: every value is an integer below 2^9).
+template <class I, class F>
+[[nodiscard]] KAKEYA_HD I to_i32(const F& f) noexcept {
+  if constexpr (std::is_floating_point_v<F>) {
+    return static_cast<I>(f);
+  } else {
+    return __builtin_convertvector(f, I);
+  }
+}
+
+/// A compare's result as an int32 mask (0 / −1) of type I.
+template <class I, class C>
+[[nodiscard]] KAKEYA_HD I int_mask(const C& c) noexcept {
+  if constexpr (std::is_integral_v<I>) {
+    return -static_cast<I>(c);
+  } else {
+    return (I)c;
+  }
+}
+
 /// Nearest in-box even (Odd = 0) or odd (Odd = 1) integer to w, with its runner-up.
-template <int Odd>
-[[nodiscard]] KAKEYA_HD CoordChoice choose_coord(float w, float lof, float hif) noexcept {
+template <int Odd, class F, class I>
+[[nodiscard]] KAKEYA_HD CoordChoice<F, I> choose_coord(const F& w, const F& lof, const F& hif) noexcept {
   // Nearest value of the coset before clamping: 2*rne(w/2) (even) or 2*floor(w/2)+1
   // (odd). w/2 is first clamped to just outside the box, which changes no clamped
   // result and keeps |w/2| < 2^22, where adding and subtracting 1.5·2^23 rounds to the
   // nearest integer, ties to even, in the default rounding mode (host and device alike;
   // no FMA or reassociation may touch it). floor follows from that rounding.
-  float half = w * 0.5f;
-  const float lo_h = lof * 0.5f - 1.0f, hi_h = hif * 0.5f + 1.0f;
+  const F one = F{} + 1.0f, two = F{} + 2.0f, round = F{} + 12582912.0f;  // 1.5 * 2^23
+  F half = w * 0.5f;
+  const F lo_h = lof * 0.5f - one, hi_h = hif * 0.5f + one;
   half = half < lo_h ? lo_h : half;
   half = half > hi_h ? hi_h : half;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
-  const float rn = (half + kRound) - kRound;
-  const float fl = rn > half ? rn - 1.0f : rn;
-  float rf = Odd ? 2.0f * fl + 1.0f : 2.0f * rn;
+  const F rn = (half + round) - round;
+  F rf;
+  if constexpr (Odd) {
+    const F fl = rn > half ? rn - one : rn;
+    rf = two * fl + one;
+  } else {
+    rf = two * rn;
+  }
   rf = rf < lof ? lof : rf;
   rf = rf > hif ? hif : rf;
-  float af = (w >= rf) ? rf + 2.0f : rf - 2.0f;  // the neighbour on w's side ...
-  af = af > hif ? rf - 2.0f : af;                // ... unless it leaves the box
-  af = af < lof ? rf + 2.0f : af;
-  const float d = w - rf;
-  const float da = w - af;
-  CoordChoice c;
-  c.r = static_cast<int32_t>(rf);
-  c.alt = static_cast<int32_t>(af);
+  F af = w >= rf ? rf + two : rf - two;  // the neighbour on w's side ...
+  af = af > hif ? rf - two : af;         // ... unless it leaves the box
+  af = af < lof ? rf + two : af;
+  const F d = w - rf;
+  const F da = w - af;
+  CoordChoice<F, I> c;
+  c.r = to_i32<I>(rf);
+  c.alt = to_i32<I>(af);
   c.d2 = d * d;
   c.delta = da * da - c.d2;
   return c;
 }
 
 /// Exact nearest point of {v in coset^N ∩ [lo,hi]^N : Σ_i (v_i - Odd)/2 even} to w
-/// (doubled units), for W independent blocks at once. This is D_N ∩ box for Odd = 0
-/// and the half-integer E8 coset for Odd = 1 (whose coordinate-sum condition is the
-/// same parity of (v_i - 1)/2, see e8.h). Method (Conway & Sloane, SPLAG ch. 20, the
-/// D_n algorithm, made box-aware): take each coordinate's best in-box value; if the
-/// parity is wrong, move the one coordinate whose runner-up costs least (the first
-/// such coordinate on ties). Moving three or more never beats moving one.
-/// `with_parity = false` drops the constraint (Z^N).
-///
-/// Layout: w and t are coordinate-major, element (i, lane) at [i*W + lane]; dist[lane]
-/// receives ||w - t||^2 accumulated in coordinate order, plus the flip cost. W = 1 is
-/// the single-block search the GPU runs per thread; the CPU runs W = 16 so the lane
-/// loops vectorize. Both give identical bits.
-template <int N, int W, int Odd>
-KAKEYA_HD void nearest_parity_box(const float* w, int32_t lo, int32_t hi, bool with_parity,
-                                  int32_t* t, float* dist) noexcept {
-  const float lof = static_cast<float>(lo), hif = static_cast<float>(hi);
-  float best_delta[W];
-  int32_t flip[W], flip_val[W], parity[W];
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
-  for (int l = 0; l < W; ++l) {  // coordinate 0 initialises the running state
-    const CoordChoice c = choose_coord<Odd>(w[l], lof, hif);
-    t[l] = c.r;
-    dist[l] = c.d2;
-    parity[l] = ((c.r - Odd) >> 1) & 1;
-    best_delta[l] = c.delta;
-    flip[l] = 0;
-    flip_val[l] = c.alt;
-  }
+/// (doubled units), per lane of F (see CoordChoice). This is D_N ∩ box for Odd = 0 and
+/// the half-integer E8 coset for Odd = 1 (whose coordinate-sum condition is the same
+/// parity of (v_i - 1)/2, see e8.h). Method (Conway & Sloane, SPLAG ch. 20, the D_n
+/// algorithm, made box-aware): take each coordinate's best in-box value; if the parity
+/// is wrong, move the one coordinate whose runner-up costs least (the first such
+/// coordinate on ties). Moving three or more never beats moving one.
+/// `with_parity = false` drops the constraint (Z^N). dist receives ||w - t||^2
+/// accumulated in coordinate order, plus the flip cost.
+template <int N, int Odd, class F, class I>
+KAKEYA_HD void parity_box_search(const F* w, int32_t lo, int32_t hi, bool with_parity, I* t, F& dist) noexcept {
+  const F lof = F{} + static_cast<float>(lo), hif = F{} + static_cast<float>(hi);
+  CoordChoice<F, I> c = choose_coord<Odd, F, I>(w[0], lof, hif);
+  t[0] = c.r;
+  dist = c.d2;
+  I parity = ((c.r - Odd) >> 1) & 1;
+  F best_delta = c.delta;
+  I flip = I{}, flip_val = c.alt;
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
   for (int i = 1; i < N; ++i) {
-    for (int l = 0; l < W; ++l) {
-      const CoordChoice c = choose_coord<Odd>(w[i * W + l], lof, hif);
-      t[i * W + l] = c.r;
-      dist[l] = dist[l] + c.d2;
-      parity[l] ^= ((c.r - Odd) >> 1) & 1;
-      const bool better = c.delta < best_delta[l];  // strict: the first minimum wins
-      best_delta[l] = better ? c.delta : best_delta[l];
-      flip[l] = better ? i : flip[l];
-      flip_val[l] = better ? c.alt : flip_val[l];
-    }
+    c = choose_coord<Odd, F, I>(w[i], lof, hif);
+    t[i] = c.r;
+    dist = dist + c.d2;
+    parity ^= ((c.r - Odd) >> 1) & 1;
+    const auto better = c.delta < best_delta;  // strict: the first minimum wins
+    best_delta = better ? c.delta : best_delta;
+    const I bm = int_mask<I>(better);  // int selects by a float compare: bit operations
+    flip = ((I{} + i) & bm) | (flip & ~bm);
+    flip_val = (c.alt & bm) | (flip_val & ~bm);
   }
   if (with_parity) {
+    const I odd = -parity;  // a mask (0 / −1); `parity != 0` scalarises in GCC's target() functions
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (int i = 0; i < N; ++i)
-      for (int l = 0; l < W; ++l)
-        t[i * W + l] = (parity[l] && flip[l] == i) ? flip_val[l] : t[i * W + l];
-    for (int l = 0; l < W; ++l) dist[l] = parity[l] ? dist[l] + best_delta[l] : dist[l];
+    for (int i = 0; i < N; ++i) {
+      const I m = odd & int_mask<I>(flip == I{} + i);
+      t[i] = (flip_val & m) | (t[i] & ~m);
+    }
+    dist = odd ? dist + best_delta : dist;
+  }
+}
+
+/// parity_box_search for W blocks in coordinate-major arrays (element (i, lane) at
+/// [i*W + lane]; W = 1: the single-block search the GPU runs per thread). VL > 1 (CPU
+/// batch loops, cpu/codec.h): VL blocks per vector, VL = the floats in one vector of the
+/// loop's ISA (wider vectors than the ISA has are split by GCC, and their float
+/// compares scalarised); otherwise one block at a time. The bits are the same.
+template <int N, int W, int Odd, int VL = 0>
+KAKEYA_HD void nearest_parity_box(const float* w, int32_t lo, int32_t hi, bool with_parity,
+                                  int32_t* t, float* dist) noexcept {
+#if defined(KAKEYA_LANES)
+  if constexpr (VL > 1 && W % VL == 0) {
+    typedef typename lanes::Vec<float, VL>::T F;
+    typedef typename lanes::Vec<int32_t, VL>::T I;
+    for (int l0 = 0; l0 < W; l0 += VL) {
+      F wv[N], d;
+      I tv[N];
+      for (int i = 0; i < N; ++i) wv[i] = lanes::load_vec<F>(w + i * W + l0);
+      parity_box_search<N, Odd, F, I>(wv, lo, hi, with_parity, tv, d);
+      for (int i = 0; i < N; ++i) memcpy(t + i * W + l0, &tv[i], sizeof(I));
+      memcpy(dist + l0, &d, sizeof(F));
+    }
+    return;
+  }
+#endif
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int l = 0; l < W; ++l) {
+    float wl[N];
+    int32_t tl[N];
+    for (int i = 0; i < N; ++i) wl[i] = w[i * W + l];
+    parity_box_search<N, Odd, float, int32_t>(wl, lo, hi, with_parity, tl, dist[l]);
+    for (int i = 0; i < N; ++i) t[i * W + l] = tl[i];
   }
 }
 

@@ -23,9 +23,9 @@ struct lattice_traits<Z8> {
     return b4 * b4;
   }
 
-  template <int W>
+  template <int W, int VL = 0>
   KAKEYA_HD static void nearest_lanes(const float* w, int q, int32_t* t, float* dist) noexcept {
-    detail::nearest_parity_box<8, W, 0>(w, -2 * q, 2 * q, false, t, dist);
+    detail::nearest_parity_box<8, W, 0, VL>(w, -2 * q, 2 * q, false, t, dist);
   }
   KAKEYA_HD static float nearest(const float (&w)[8], int q, int32_t (&t)[8]) noexcept {
     float d;
