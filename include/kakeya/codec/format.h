@@ -398,22 +398,29 @@ KAKEYA_HD void for_each_word(int64_t pos, uint64_t v, int nbits, Emit&& emit) no
   }
 }
 
-/// Sequential LSB-first writer for one record on one thread: an accumulator flushed 32
-/// bits at a time (as four byte stores, which compilers merge); the stream read_bits
-/// reads and for_each_word writes. Call flush() once at the end to emit the last 0–4
-/// bytes (zero padded); nothing past the record's last byte is ever written.
+/// Sequential LSB-first writer for one record on one thread: a 64-bit accumulator
+/// stored whole each time it fills (as eight byte stores, which compilers merge); the
+/// stream read_bits reads and for_each_word writes. Call flush() once at the end to emit
+/// the last 0–8 bytes (zero padded); nothing past the record's last byte is written.
 struct BitWriter {
   uint8_t* out;
   uint64_t acc = 0;
-  int fill = 0;  // pending bits in acc, always < 32 between calls
+  int fill = 0;  // pending bits in acc, always < 64 between calls
 
   KAKEYA_HD explicit BitWriter(uint8_t* o) noexcept : out(o) {}
   KAKEYA_HD void put(uint64_t v, int nbits) noexcept {
     if (nbits < 64) v &= (uint64_t{1} << nbits) - 1u;
-    // Pieces of at most 32 bits, so that fill + piece <= 63 and no shift loses bits.
-    const int lo_bits = nbits > 32 ? 32 : nbits;
-    put_small(lo_bits == 64 ? v : (v & ((uint64_t{1} << lo_bits) - 1u)), lo_bits);
-    if (nbits > lo_bits) put_small(v >> 32, nbits - 32);
+    if (nbits == 0) return;
+    acc |= v << fill;  // the bits of v that fit; fill < 64
+    if (fill + nbits < 64) {
+      fill += nbits;
+      return;
+    }
+    for (int k = 0; k < 8; ++k) out[k] = static_cast<uint8_t>(acc >> (8 * k));
+    out += 8;
+    // The bits of v that did not fit (none when fill = 0: a shift by 64 is avoided).
+    acc = fill == 0 ? 0 : v >> (64 - fill);
+    fill = fill + nbits - 64;
   }
   KAKEYA_HD void flush() noexcept {
     for (; fill > 0; fill -= 8) {
@@ -422,21 +429,6 @@ struct BitWriter {
     }
     acc = 0;
     fill = 0;
-  }
-
- private:
-  KAKEYA_HD void put_small(uint64_t v, int nbits) noexcept {
-    acc |= v << fill;
-    fill += nbits;
-    if (fill >= 32) {
-      out[0] = static_cast<uint8_t>(acc);
-      out[1] = static_cast<uint8_t>(acc >> 8);
-      out[2] = static_cast<uint8_t>(acc >> 16);
-      out[3] = static_cast<uint8_t>(acc >> 24);
-      out += 4;
-      acc >>= 32;
-      fill -= 32;
-    }
   }
 };
 

@@ -16,6 +16,7 @@
 
 #include "kakeya/config.h"
 #include "kakeya/numeric/bits.h"
+#include "kakeya/numeric/lanes.h"  // also: -Wpsabi off for the vector helpers below
 
 namespace kakeya {
 
@@ -65,18 +66,35 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 /// extensions: the element that holds x_j computes x_j + x_{j+h} (addition commutes
 /// exactly) and the one that holds x_{j+h} computes partner - self = x_j - x_{j+h},
 /// the same operations as fwht_stage, so the bits are identical.
-KAKEYA_HD void fwht_first3(float* x, int32_t p) noexcept {
-  for (int32_t i = 0; i < p; i += 8) {
+KAKEYA_HD v8f fwht8_in_register(v8f v) noexcept {
+  v8f q = __builtin_shuffle(v, v8i{1, 0, 3, 2, 5, 4, 7, 6});
+  v = (v8i{0, -1, 0, -1, 0, -1, 0, -1} != 0) ? q - v : v + q;
+  q = __builtin_shuffle(v, v8i{2, 3, 0, 1, 6, 7, 4, 5});
+  v = (v8i{0, 0, -1, -1, 0, 0, -1, -1} != 0) ? q - v : v + q;
+  q = __builtin_shuffle(v, v8i{4, 5, 6, 7, 0, 1, 2, 3});
+  return (v8i{0, 0, 0, 0, -1, -1, -1, -1} != 0) ? q - v : v + q;
+}
+/// Stages 1, 2, 4 (and 8 when p >= 16, pairing the two vectors of each 16 floats).
+/// Returns the first stage width not yet applied.
+KAKEYA_HD int32_t fwht_first(float* x, int32_t p) noexcept {
+  if (p == 8) {
     v8f v;
-    __builtin_memcpy(&v, x + i, sizeof v);
-    v8f q = __builtin_shuffle(v, v8i{1, 0, 3, 2, 5, 4, 7, 6});
-    v = (v8i{0, -1, 0, -1, 0, -1, 0, -1} != 0) ? q - v : v + q;
-    q = __builtin_shuffle(v, v8i{2, 3, 0, 1, 6, 7, 4, 5});
-    v = (v8i{0, 0, -1, -1, 0, 0, -1, -1} != 0) ? q - v : v + q;
-    q = __builtin_shuffle(v, v8i{4, 5, 6, 7, 0, 1, 2, 3});
-    v = (v8i{0, 0, 0, 0, -1, -1, -1, -1} != 0) ? q - v : v + q;
-    __builtin_memcpy(x + i, &v, sizeof v);
+    __builtin_memcpy(&v, x, sizeof v);
+    v = fwht8_in_register(v);
+    __builtin_memcpy(x, &v, sizeof v);
+    return 8;
   }
+  for (int32_t i = 0; i < p; i += 16) {
+    v8f a, b;
+    __builtin_memcpy(&a, x + i, sizeof a);
+    __builtin_memcpy(&b, x + i + 8, sizeof b);
+    a = fwht8_in_register(a);
+    b = fwht8_in_register(b);
+    const v8f s = a + b, d = a - b;
+    __builtin_memcpy(x + i, &s, sizeof s);
+    __builtin_memcpy(x + i + 8, &d, sizeof d);
+  }
+  return 16;
 }
 /// One stage of width h >= 8 (a multiple of 8), 8 floats per step: the same (a + b,
 /// a − b) per element as fwht_stage (a runtime-width loop would fall back to scalar code
@@ -110,8 +128,7 @@ KAKEYA_HD void fwht_stages(float* x, int32_t p, int32_t h0) noexcept {
 KAKEYA_HD void fwht(float* x, int32_t p) noexcept {
 #if defined(KAKEYA_FWHT_VECTOR_EXT)
   if (p >= 8) {
-    detail::fwht_first3(x, p);
-    fwht_stages(x, p, 8);
+    fwht_stages(x, p, detail::fwht_first(x, p));
     return;
   }
 #endif
