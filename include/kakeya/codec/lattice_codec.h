@@ -270,7 +270,8 @@ struct LatticeCodec {
     return decode_vector<L>(l, rec, y, out);
   }
   /// ISA-tuned paths (cpu/codec.h); Lanes = doubles per vector of the calling loop's ISA
-  /// (0: baseline). Same codes and decoded values as encode / decode.
+  /// (0: baseline). Same codes and decoded values as encode / decode. The E8 decoder's
+  /// lanes are 64-bit whatever the ISA (the baseline loop runs them as SSE2 pairs).
   template <int Lanes, class In>
   [[nodiscard]] KAKEYA_HD static Diag encode_lanes(const Layout& l, const In* x, float* y, uint8_t* rec) noexcept {
     return encode_vector<L, In, Lanes == 0 ? kBaselineFloatLanes : 8>(l, x, y, rec);
@@ -278,7 +279,7 @@ struct LatticeCodec {
   template <int Lanes, class Out>
   [[nodiscard]] KAKEYA_HD static Diag decode_lanes(const Layout& l, const uint8_t* rec, float* y, Out* out) noexcept {
 #if defined(KAKEYA_LANES)
-    if constexpr (Lanes != 0 && std::is_same_v<L, E8>) {
+    if constexpr (std::is_same_v<L, E8>) {
       const E8Unrank& u = detail::e8_unrank_of(l.q);
       if (u.ok) return detail::decode_vector_e8_lanes(l, u, rec, y, out);
     }
