@@ -3,8 +3,9 @@
 # The test command: C++ (GoogleTest + package consumers + header checks, CUDA compiled
 # where nvcc exists; GPU checks skip without a device), pytest against the in-tree
 # module, the whole C++ suite again under AddressSanitizer + UBSan, ruff on python/ and
-# tests/, and a short fuzzing run of every harness in tests/fuzz (FUZZ_SECONDS each,
-# default 10; a harness without its toolchain prints SKIP). Every stage runs; the
+# tests/, an aarch64 cross-compile of the library sources, and a short fuzzing run of
+# every harness in tests/fuzz (FUZZ_SECONDS each, default 10; a harness or stage without
+# its toolchain prints SKIP). Every stage runs; the
 # command fails if any stage failed and names them at the end.
 #   bash tests/run_tests.sh
 set -uo pipefail
@@ -53,12 +54,28 @@ lint() {
   $PY -m ruff check python tests
 }
 fuzz() { KAKEYA_FUZZ_PYTHONPATH=build/python bash tests/fuzz/run.sh "$FUZZ_SECONDS"; }
+# The library's sources compiled for aarch64 (the portable lane code lowers to NEON there):
+# a compile check only, nothing runs. SKIP without the cross compiler (tests/setup.sh
+# installs g++-aarch64-linux-gnu).
+aarch64() {
+  local cxx=${AARCH64_CXX:-aarch64-linux-gnu-g++}
+  if ! command -v "$cxx" > /dev/null 2>&1; then
+    echo "SKIP: $cxx not found"
+    return 0
+  fi
+  local f
+  for f in src/codec_cpu.cpp src/c_api.cpp; do
+    "$cxx" -std=c++17 -O2 -Wall -Iinclude -c "$f" -o /dev/null || return 1
+  done
+  echo "aarch64: src/codec_cpu.cpp, src/c_api.cpp compiled"
+}
 
 stage "C++ (Release)" release
 stage "C++ under lower ISAs" lower_isas
 stage "pytest" pytests
 stage "C++ (ASan + UBSan)" asan
 stage "ruff" lint
+stage "aarch64 compile" aarch64
 stage "fuzz (${FUZZ_SECONDS} s per harness)" fuzz
 
 if [ ${#failed[@]} -gt 0 ]; then

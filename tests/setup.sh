@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-# clang: the libFuzzer harnesses (tests/fuzz); clang-format: tests/format_check.sh.
-for p in cmake ninja-build g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev clang clang-format; do
+# clang: the libFuzzer harnesses (tests/fuzz); clang-format: tests/format_check.sh;
+# g++-aarch64-linux-gnu: the aarch64 compile check of tests/run_tests.sh.
+for p in cmake ninja-build g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev clang clang-format \
+  g++-aarch64-linux-gnu; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
