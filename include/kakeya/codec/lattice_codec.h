@@ -192,24 +192,28 @@ template <class Out>
   for (int32_t j0 = 0; j0 < lay.nblocks; j0 += 8) {
     const int count = lay.nblocks - j0 < 8 ? lay.nblocks - j0 : 8;
     alignas(64) uint64_t idx[8] = {};
-    for (int l = 0; l < count; ++l) {
-      const int64_t pos = format::block_bit_offset(lay, j0 + l);
-      const int64_t byte = pos >> 3;
-      if (bpb <= 56 && byte + 8 <= lay.code_bytes) {
+    const int64_t pos0 = format::block_bit_offset(lay, j0);
+    uint64_t bad = 0;  // any index past the codebook
+    if (bpb <= 56 && ((pos0 + (count - 1) * bpb) >> 3) + 8 <= lay.code_bytes) {
+      for (int l = 0; l < count; ++l) {  // one 8-byte window per block; little-endian
+        const int64_t pos = pos0 + l * bpb;
         uint64_t w;
-        memcpy(&w, rec + byte, 8);  // little-endian: stream bit k of the window is bit k
+        memcpy(&w, rec + (pos >> 3), 8);
         idx[l] = (w >> (pos & 7)) & mask;
-      } else {
-        idx[l] = format::read_bits(rec, pos, bpb);
+        bad |= static_cast<uint64_t>(idx[l] >= lay.codebook_size);
+      }
+    } else {  // the record's last bytes, or indices of more than 56 bits
+      for (int l = 0; l < count; ++l) {
+        idx[l] = format::read_bits(rec, pos0 + l * bpb, bpb);
+        bad |= static_cast<uint64_t>(idx[l] >= lay.codebook_size);
       }
     }
+    if (bad)
+      for (int l = 0; l < count; ++l)
+        if (idx[l] >= lay.codebook_size)
+          return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadIndex, j0 + l, idx[l]), element<Out>::from_float);
     U64 d[8], half, ok;
     e8_unrank_lanes(u, lanes::load_vec<U64>(idx), d, half, ok);
-    alignas(64) uint64_t okl[8];
-    memcpy(okl, &ok, sizeof okl);
-    for (int l = 0; l < count; ++l)
-      if (!okl[l])
-        return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadIndex, j0 + l, idx[l]), element<Out>::from_float);
     const I32 off = __builtin_convertvector(half & 1u, I32) - 2 * lay.q;
     I32 t[8];
     for (int i = 0; i < 8; ++i) t[i] = 2 * __builtin_convertvector(d[i], I32) + off;
