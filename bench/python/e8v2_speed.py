@@ -20,16 +20,7 @@ import numpy as np
 
 os.environ.setdefault("KAKEYA_NUM_THREADS", "1")
 import kakeyalattice as kl  # noqa: E402
-from kakeyalattice.machine import cpu_model  # noqa: E402
-
-
-def best_cpu_time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t)
-    return best
+from kakeyalattice.machine import best_cpu_time, cpu_model  # noqa: E402
 
 
 def main() -> None:

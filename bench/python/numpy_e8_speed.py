@@ -26,7 +26,7 @@ import numpy as np
 
 os.environ.setdefault("KAKEYA_NUM_THREADS", "1")
 import kakeyalattice as kl  # noqa: E402
-from kakeyalattice.machine import cpu_model  # noqa: E402
+from kakeyalattice.machine import best_cpu_time, cpu_model  # noqa: E402
 
 F32 = np.float32
 U64 = np.uint64
@@ -158,15 +158,6 @@ def np_decode(codes: np.ndarray, q: int, dim: int) -> np.ndarray:
     t = unrank(idx, q).reshape(len(codes), dim).astype(F32)
     c = bf16_val(hdr) * norm(dim)
     return (F32(0.5) * hadamard(t)) * c[:, None]
-
-
-def best_cpu_time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t)
-    return best
 
 
 def main() -> None:
