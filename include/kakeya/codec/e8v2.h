@@ -128,13 +128,7 @@ template <int Depth>
 /// of stride 1, 2, 4, ... < h, then a division by sqrt(h).
 KAKEYA_HD void fwht(double* y, int32_t dim, int32_t h) noexcept {
   for (int32_t o = 0; o < dim; o += h)
-    for (int32_t st = 1; st < h; st *= 2)
-      for (int32_t i = o; i < o + h; i += 2 * st)
-        for (int32_t j = i; j < i + st; ++j) {
-          const double a = y[j], b = y[j + st];  // butterflies<2> on (y_j, y_j+st), written out:
-          y[j] = a + b;                            // GCC vectorizes this form over j
-          y[j + st] = a - b;
-        }
+    for (int32_t st = 1; st < h; st *= 2) fwht_stage(y + o, h, st);  // transform/hadamard.h
   const double r = sqrt(static_cast<double>(h));
   for (int32_t i = 0; i < dim; ++i) y[i] = y[i] / r;
 }

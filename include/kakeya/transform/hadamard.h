@@ -47,10 +47,12 @@ KAKEYA_HD void butterflies(V* v) noexcept {
 }
 
 /// One butterfly stage of width h over x[0..p), p a power of two, h < p.
-KAKEYA_HD void fwht_stage(float* x, int32_t p, int32_t h) noexcept {
+/// T: float (the codecs' float32 contract) or double (e8v2's float64 reference order).
+template <class T>
+KAKEYA_HD void fwht_stage(T* x, int32_t p, int32_t h) noexcept {
   for (int32_t i = 0; i < p; i += 2 * h) {
     for (int32_t j = i; j < i + h; ++j) {
-      const float a = x[j], b = x[j + h];
+      const T a = x[j], b = x[j + h];
       x[j] = a + b;
       x[j + h] = a - b;
     }
