@@ -49,6 +49,14 @@ inline constexpr int kBaselineFloatLanes = 4;
 /// The quantizer's input coordinate: w = 2·(y/s), in doubled units (exact scaling).
 [[nodiscard]] KAKEYA_HD float doubled_coordinate(float y, float s) noexcept { return (y / s) * 2.0f; }
 
+/// The scale s of a record header; false when the header is not a valid scale (NaN,
+/// infinite, negative, reserved) or one the record could not have been written with.
+/// Every decoder (CPU, GPU row kernels, attention) checks headers with this.
+[[nodiscard]] KAKEYA_HD bool lattice_scale(const LatticeLayout& lay, uint32_t hdr, float* s) noexcept {
+  return scale_from_header(lay.scale, hdr, lay.q, s) == Status::kOk &&
+         scale_in_range(*s, lay.q, hadamard_norm(lay.hadamard_log2));
+}
+
 /// Quantizes `count` <= W consecutive blocks whose coordinates are already in doubled
 /// units (w_blk, block-major as in the vector): idx[l] = rank(nearest(w)). Lanes past
 /// `count` are padded with 0. VL: floats per vector of the CPU loop's ISA (0: one block
@@ -140,8 +148,7 @@ template <class L, class Out>
                                            float* buf, Out* out) noexcept {
   float s = 0.0f;
   const uint32_t hdr = format::read_header(lay, rec);
-  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk ||
-      !scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2)))
+  if (!lattice_scale(lay, hdr, &s))
     return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadScale, -1, hdr), element<Out>::from_float);
   constexpr int n = lattice_traits<L>::kDim;
   for (int32_t j = 0; j < lay.nblocks; ++j) {
@@ -185,8 +192,7 @@ template <class Out>
   typedef T::F32 F32;
   float s = 0.0f;
   const uint32_t hdr = format::read_header(lay, rec);
-  if (scale_from_header(lay.scale, hdr, lay.q, &s) != Status::kOk ||
-      !scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2)))
+  if (!lattice_scale(lay, hdr, &s))
     return reject_row(out, lay.dim, Diag::corrupt(Fault::kBadScale, -1, hdr), element<Out>::from_float);
   const int bpb = lay.bits_per_block;
   const uint64_t mask = ~uint64_t{0} >> (64 - bpb);

@@ -39,8 +39,7 @@ struct LatticeReader {
   static constexpr bool kRotated = true;
   __device__ __forceinline__ float load(const uint8_t* rec, int32_t blk, float (&v)[8], bool& ok) const {
     float s = 0.0f;
-    ok = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) == Status::kOk &&
-         scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2)) && ok;
+    ok = lattice_scale(lay, format::read_header(lay, rec), &s) && ok;
     constexpr int n = lattice_traits<L>::kDim;
 #pragma unroll
     for (int b = 0; b < 8 / n; ++b) {

@@ -140,8 +140,7 @@ struct MmaLatticeDec {
   __device__ __forceinline__ bool factor(const uint8_t* slot, int32_t off, int32_t /*g*/, float& c) const {
     const uint32_t hdr = static_cast<uint32_t>(smem_bits(slot, off * 8, lay.header_bits));
     float s = 0.0f;
-    const bool ok = scale_from_header(lay.scale, hdr, lay.q, &s) == Status::kOk &&
-                    scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2));
+    const bool ok = lattice_scale(lay, hdr, &s);
     c = s * norm;
     return ok;
   }

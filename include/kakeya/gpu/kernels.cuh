@@ -316,8 +316,7 @@ __global__ void lattice_decode_kernel(LatticeLayout lay, Geometry g, ConstCodeBa
   bool ok = true;
   if (live) {
     const uint8_t* rec = staged + vl * lay.code_bytes;
-    ok = scale_from_header(lay.scale, format::read_header(lay, rec), lay.q, &s) == Status::kOk &&
-         scale_in_range(s, lay.q, hadamard_norm(lay.hadamard_log2));
+    ok = lattice_scale(lay, format::read_header(lay, rec), &s);
     constexpr int n = lattice_traits<L>::kDim;
 #pragma unroll
     for (int b = 0; b < kChunk / n; ++b) {
