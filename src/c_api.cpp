@@ -6,11 +6,17 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "kakeya/cpu/affine.h"
 #include "kakeya/cpu/codec.h"
 
 struct kakeya_codec {
   kakeya::CodecSpec spec;
+};
+struct kakeya_affine {
+  kakeya::ChannelAffine affine;
 };
 
 namespace {
@@ -25,9 +31,9 @@ int fail(kakeya::Status s, const char* what) noexcept {
 }
 }  // namespace
 
-#define KAKEYA_C_TRY(body)                                                   \
+#define KAKEYA_C_TRY(...)                                                    \
   try {                                                                      \
-    body;                                                                    \
+    __VA_ARGS__;                                                             \
     return 0;                                                                \
   } catch (const kakeya::Error& e) {                                         \
     return fail(e.status(), e.message());                                    \
@@ -117,6 +123,60 @@ int kakeya_decode_f32_rows(const kakeya_codec* codec, const uint8_t* codes, int6
     KAKEYA_C_NONNULL(bad_rows);
     kakeya::cpu::decode<float>(codec->spec, {codes, rows, code_stride},
                                {out, rows, codec->spec.dim, out_stride}, bad_rows);
+  })
+}
+
+int kakeya_affine_create(int32_t dim, const float* mean, const float* scale, const int32_t* pairs,
+                         int32_t npairs, kakeya_affine** out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(out);
+    *out = nullptr;
+    KAKEYA_C_NONNULL(mean);
+    KAKEYA_CHECK(dim >= 1, "dim = ", dim, " must be >= 1");
+    KAKEYA_CHECK(npairs >= 0, "npairs = ", npairs, " must be >= 0");
+    KAKEYA_CHECK(npairs == 0 || pairs != nullptr, "pairs is NULL with npairs = ", npairs);
+    std::vector<kakeya::RopePair> pv(static_cast<size_t>(npairs));
+    for (int32_t j = 0; j < npairs; ++j) pv[j] = {pairs[3 * j], pairs[3 * j + 1], pairs[3 * j + 2]};
+    *out = new kakeya_affine{kakeya::ChannelAffine(std::vector<float>(mean, mean + dim),
+                                                   scale ? std::vector<float>(scale, scale + dim) : std::vector<float>{},
+                                                   std::move(pv))};
+  })
+}
+
+void kakeya_affine_destroy(kakeya_affine* affine) { delete affine; }
+
+int kakeya_affine_nfreq(const kakeya_affine* affine, int32_t* out) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(affine);
+    KAKEYA_C_NONNULL(out);
+    *out = affine->affine.nfreq();
+  })
+}
+
+int kakeya_encode_affine_f32(const kakeya_codec* codec, const kakeya_affine* affine, const float* x,
+                             int64_t rows, int64_t x_stride, const float* cos, const float* sin,
+                             int64_t rope_stride, uint8_t* codes, int64_t code_stride) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    KAKEYA_C_NONNULL(affine);
+    const int32_t nf = affine->affine.nfreq();
+    kakeya::cpu::encode_affine<float>(codec->spec, affine->affine, {x, rows, codec->spec.dim, x_stride},
+                                      {cos, cos ? rows : 0, nf, rope_stride}, {sin, sin ? rows : 0, nf, rope_stride},
+                                      {codes, rows, code_stride});
+  })
+}
+
+int kakeya_decode_affine_f32(const kakeya_codec* codec, const kakeya_affine* affine,
+                             const uint8_t* codes, int64_t rows, int64_t code_stride,
+                             const float* cos, const float* sin, int64_t rope_stride, float* out,
+                             int64_t out_stride) {
+  KAKEYA_C_TRY({
+    KAKEYA_C_NONNULL(codec);
+    KAKEYA_C_NONNULL(affine);
+    const int32_t nf = affine->affine.nfreq();
+    kakeya::cpu::decode_affine<float>(codec->spec, affine->affine, {codes, rows, code_stride},
+                                      {cos, cos ? rows : 0, nf, rope_stride}, {sin, sin ? rows : 0, nf, rope_stride},
+                                      {out, rows, codec->spec.dim, out_stride});
   })
 }
 

@@ -36,6 +36,28 @@ int kakeya_decode_f32(const kakeya_codec* codec, const uint8_t* codes, int64_t r
 int kakeya_decode_f32_rows(const kakeya_codec* codec, const uint8_t* codes, int64_t rows,
                            int64_t code_stride, float* out, int64_t out_stride, uint8_t* bad_rows);
 
+/* The per-channel affine pre-transform (include/kakeya/transform/affine.h): any codec
+ * then encodes z = (x - mean_p) / scale and decodes to z_hat * scale + mean_p.
+ * mean: dim floats; scale: dim floats > 0 or NULL (no scale); pairs: npairs triples
+ * (channel a, channel b, frequency index) of RoPE-rotated channel pairs, or NULL with
+ * npairs = 0. Fit it in Python (kakeyalattice.ChannelAffine.fit) or with
+ * kakeya::ChannelAffine::fit, and store mean/scale/pairs next to the codec spec. */
+typedef struct kakeya_affine kakeya_affine; /* opaque */
+int kakeya_affine_create(int32_t dim, const float* mean, const float* scale, const int32_t* pairs,
+                         int32_t npairs, kakeya_affine** out);
+void kakeya_affine_destroy(kakeya_affine* affine);
+/* cos/sin values each row needs (max frequency index + 1; 0 without pairs). */
+int kakeya_affine_nfreq(const kakeya_affine* affine, int32_t* out);
+/* As kakeya_encode_f32 / kakeya_decode_f32 through the affine. cos, sin: the row's RoPE
+ * cos/sin per frequency, row i at cos + i*rope_stride (floats); NULL when nfreq = 0. */
+int kakeya_encode_affine_f32(const kakeya_codec* codec, const kakeya_affine* affine, const float* x,
+                             int64_t rows, int64_t x_stride, const float* cos, const float* sin,
+                             int64_t rope_stride, uint8_t* codes, int64_t code_stride);
+int kakeya_decode_affine_f32(const kakeya_codec* codec, const kakeya_affine* affine,
+                             const uint8_t* codes, int64_t rows, int64_t code_stride,
+                             const float* cos, const float* sin, int64_t rope_stride, float* out,
+                             int64_t out_stride);
+
 const char* kakeya_last_error(void);
 
 #ifdef __cplusplus

@@ -33,6 +33,7 @@ from ._codec import (  # noqa: F401
     set_isa,
     set_num_threads,
 )
+from .affine import AffineCodec, ChannelAffine, rope_cos_sin, rope_pairs  # noqa: F401
 from ._core import (  # noqa: F401
     FORMAT_VERSION,
     WITH_CUDA,
@@ -49,5 +50,6 @@ __all__ = [
     "KakeyaError", "KakeyaValueError", "KakeyaTypeError", "KakeyaCorruptCode", "KakeyaRuntimeError",
     "Codec", "FP8Per64Codec", "V4NativeCodec", "BF16Codec", "codec_from_spec",
     "rel_mse", "cosine", "max_abs_error", "per_vector_error", "compare",
+    "ChannelAffine", "AffineCodec", "rope_pairs", "rope_cos_sin",
     "set_num_threads", "num_threads", "set_isa", "build_info", "FORMAT_VERSION", "WITH_CUDA", "__version__",
 ]

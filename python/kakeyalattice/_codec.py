@@ -269,6 +269,11 @@ def codec_from_spec(spec: dict) -> CodecBase:
     """Rebuilds a codec from CodecBase.spec (also reads the older {"kind", "q", ...} form)."""
     if not isinstance(spec, dict):
         raise KakeyaTypeError(f"spec must be a dict, got {type(spec).__name__}")
+    if "affine" in spec:  # an AffineCodec's spec: the codec's plus the pre-transform
+        from .affine import AffineCodec, ChannelAffine
+
+        inner = {k: v for k, v in spec.items() if k != "affine"}
+        return AffineCodec(codec_from_spec(inner), ChannelAffine.from_dict(spec["affine"]))
     if spec.get("format_version", 1) != _core.FORMAT_VERSION:
         raise KakeyaValueError(f"format_version = {spec.get('format_version')} is not supported "
                                f"(this library reads {_core.FORMAT_VERSION})")

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,59 @@ py::tuple per_vector_f32(const py::array_t<float, py::array::c_style | py::array
 }
 
 /// The codec's rotation y = H x / sqrt(P) of each row (for statistics in Python).
+
+// ------------------------------------------------------------ affine pre-transform
+using F32In = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using I32In = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+std::vector<RopePair> pairs_from(const std::optional<I32In>& pairs) {
+  std::vector<RopePair> pv;
+  if (!pairs) return pv;
+  if (pairs->ndim() != 2 || pairs->shape(1) != 3)
+    value_error("pairs must have shape (npairs, 3): (channel a, channel b, frequency), got ndim = " +
+                std::to_string(pairs->ndim()));
+  const int32_t* p = pairs->data();
+  for (py::ssize_t j = 0; j < pairs->shape(0); ++j) pv.push_back({p[3 * j], p[3 * j + 1], p[3 * j + 2]});
+  return pv;
+}
+
+std::vector<float> vec_from(const char* name, const F32In& a) {
+  if (a.ndim() != 1) value_error(std::string(name) + " must be 1-D, got ndim = " + std::to_string(a.ndim()));
+  return std::vector<float>(a.data(), a.data() + a.size());
+}
+
+StridedBatch<const float> rows_of(const char* name, const std::optional<F32In>& a) {
+  if (!a) return {};
+  if (a->ndim() != 2) value_error(std::string(name) + " must be 2-D (rows, n), got ndim = " + std::to_string(a->ndim()));
+  return {a->data(), a->shape(0), a->shape(1), a->shape(1)};
+}
+
+struct PyAffine {
+  ChannelAffine a;
+  py::array_t<float> apply(const F32In& x, const std::optional<F32In>& cos, const std::optional<F32In>& sin,
+                           bool inverse) const {
+    if (x.ndim() != 2)
+      value_error(std::string(inverse ? "z" : "x") + " must be 2-D (rows, dim), got ndim = " + std::to_string(x.ndim()));
+    py::array_t<float> out({x.shape(0), x.shape(1)});
+    const StridedBatch<const float> xb{x.data(), x.shape(0), x.shape(1), x.shape(1)};
+    const StridedBatch<float> ob{out.mutable_data(), x.shape(0), x.shape(1), x.shape(1)};
+    const auto cb = rows_of("cos", cos), sb = rows_of("sin", sin);
+    py::gil_scoped_release nogil;
+    if (inverse)
+      a.inverse<float>(xb, cb, sb, ob);
+    else
+      a.forward<float>(xb, cb, sb, ob);
+    return out;
+  }
+};
+
+PyAffine affine_fit(const F32In& x, bool with_scale, const std::optional<I32In>& pairs,
+                    const std::optional<F32In>& cos, const std::optional<F32In>& sin) {
+  if (x.ndim() != 2) value_error("x must be 2-D (rows, dim), got ndim = " + std::to_string(x.ndim()));
+  const StridedBatch<const float> xb{x.data(), x.shape(0), x.shape(1), x.shape(1)};
+  return PyAffine{ChannelAffine::fit(xb, with_scale, pairs_from(pairs), rows_of("cos", cos), rows_of("sin", sin))};
+}
+
 py::array_t<float> hadamard_rotate_rows(const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
   if (x.ndim() != 2 || x.shape(1) % 8 != 0)
     value_error("x must be 2-D (rows, dim) with dim a multiple of 8, got shape with ndim = " +
@@ -595,6 +649,35 @@ PYBIND11_MODULE(_core, m) {
       .def("encode_into", &PyCodec::encode_into, py::arg("x"), py::arg("tag"), py::arg("codes"))
       .def("decode_into", &PyCodec::decode_into, py::arg("codes"), py::arg("out"), py::arg("tag"),
            py::arg("bad_rows") = py::none());
+
+  py::class_<PyAffine>(m, "AffineCore")
+      .def(py::init([](const F32In& mean, const std::optional<F32In>& scale, const std::optional<I32In>& pairs) {
+             return PyAffine{ChannelAffine(vec_from("mean", mean),
+                                           scale ? vec_from("scale", *scale) : std::vector<float>{}, pairs_from(pairs))};
+           }),
+           py::arg("mean"), py::arg("scale") = py::none(), py::arg("pairs") = py::none())
+      .def_property_readonly("dim", [](const PyAffine& p) { return p.a.dim(); })
+      .def_property_readonly("nfreq", [](const PyAffine& p) { return p.a.nfreq(); })
+      .def_property_readonly("mean", [](const PyAffine& p) { return py::array_t<float>(p.a.mean().size(), p.a.mean().data()); })
+      .def_property_readonly("scale", [](const PyAffine& p) -> py::object {
+        if (!p.a.has_scale()) return py::none();
+        return py::array_t<float>(p.a.scale().size(), p.a.scale().data());
+      })
+      .def_property_readonly("pairs", [](const PyAffine& p) {
+        py::array_t<int32_t> out({static_cast<py::ssize_t>(p.a.pairs().size()), py::ssize_t{3}});
+        int32_t* o = out.mutable_data();
+        for (size_t j = 0; j < p.a.pairs().size(); ++j)
+          o[3 * j] = p.a.pairs()[j].a, o[3 * j + 1] = p.a.pairs()[j].b, o[3 * j + 2] = p.a.pairs()[j].freq;
+        return out;
+      })
+      .def("forward", [](const PyAffine& p, const F32In& x, const std::optional<F32In>& cos,
+                         const std::optional<F32In>& sin) { return p.apply(x, cos, sin, false); },
+           py::arg("x"), py::arg("cos") = py::none(), py::arg("sin") = py::none())
+      .def("inverse", [](const PyAffine& p, const F32In& z, const std::optional<F32In>& cos,
+                         const std::optional<F32In>& sin) { return p.apply(z, cos, sin, true); },
+           py::arg("z"), py::arg("cos") = py::none(), py::arg("sin") = py::none())
+      .def_static("fit", &affine_fit, py::arg("x"), py::arg("with_scale"), py::arg("pairs") = py::none(),
+                  py::arg("cos") = py::none(), py::arg("sin") = py::none());
 
   m.def("codec_names", &codec_names);
   m.def("codec_families", [] {
