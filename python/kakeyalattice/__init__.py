@@ -33,7 +33,6 @@ from ._codec import (  # noqa: F401
     set_isa,
     set_num_threads,
 )
-from .affine import AffineCodec, ChannelAffine, rope_cos_sin, rope_pairs  # noqa: F401
 from ._core import (  # noqa: F401
     FORMAT_VERSION,
     WITH_CUDA,
@@ -44,6 +43,7 @@ from ._core import (  # noqa: F401
     KakeyaValueError,
     __version__,
 )
+from .affine import AffineCodec, ChannelAffine, rope_cos_sin, rope_pairs  # noqa: F401
 
 __all__ = [
     "codec", "codec_names", "codec_info", "CodecBase", "nvfp4_tensor_scale",
