@@ -36,8 +36,10 @@ def main() -> None:
     info = kl.build_info()
     isas = a.isa or list(info["isa_supported"])
     x = np.random.default_rng(0).standard_normal((a.rows, a.dim)).astype(np.float32)
-    codecs = [kl.codec("e8", a.dim, q=38), kl.codec("e8v2", a.dim, bits=6.4), kl.codec("e8v2", a.dim, bits=4.0),
-              kl.codec("e8v2", a.dim, bits=8.0), kl.codec("lloydmax", a.dim, bits=6)]
+    codecs = [kl.codec("e8", a.dim, q=38), kl.codec("e8v2", a.dim, bits=6.4),
+              kl.codec("e8v2", a.dim, bits=6.4, encoder="fast"), kl.codec("e8v2", a.dim, bits=4.0),
+              kl.codec("e8v2", a.dim, bits=4.0, encoder="fast"), kl.codec("e8v2", a.dim, bits=8.0),
+              kl.codec("e8v2", a.dim, bits=8.0, encoder="fast"), kl.codec("lloydmax", a.dim, bits=6)]
     rows = []
     for isa in isas:
         kl.set_isa(isa)

@@ -27,6 +27,33 @@ class KakeyaTypeError(KakeyaError, TypeError):
 class KakeyaRuntimeError(KakeyaError, RuntimeError):
     """kakeya::RuntimeFailure: CUDA or internal errors."""
 
+class AffineCore:
+    """kakeya::ChannelAffine: per-channel mean (dim), optional scale (dim, > 0) and RoPE
+    pairs (npairs, 3) int32 = (channel a, channel b, frequency); validated in C++."""
+
+    def __init__(self, mean: npt.NDArray[np.float32], scale: npt.NDArray[np.float32] | None = None,
+                 pairs: npt.NDArray[np.int32] | None = None) -> None: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def nfreq(self) -> int: ...
+    @property
+    def mean(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def scale(self) -> npt.NDArray[np.float32] | None: ...
+    @property
+    def pairs(self) -> npt.NDArray[np.int32]: ...
+    def forward(self, x: npt.NDArray[np.float32], cos: npt.NDArray[np.float32] | None = None,
+                sin: npt.NDArray[np.float32] | None = None) -> npt.NDArray[np.float32]:
+        """z = (x - mean_p) / scale for rows x (rows, dim); cos/sin (rows, nfreq) with pairs."""
+    def inverse(self, z: npt.NDArray[np.float32], cos: npt.NDArray[np.float32] | None = None,
+                sin: npt.NDArray[np.float32] | None = None) -> npt.NDArray[np.float32]:
+        """x = z * scale + mean_p."""
+    @staticmethod
+    def fit(x: npt.NDArray[np.float32], with_scale: bool, pairs: npt.NDArray[np.int32] | None = None,
+            cos: npt.NDArray[np.float32] | None = None, sin: npt.NDArray[np.float32] | None = None) -> "AffineCore":
+        """Fits mean (and scale) in float64 on calibration rows (un-rotating the pairs)."""
+
 class CodecCore:
     """A validated kakeya::CodecSpec built by the factory: make_codec(family, dim, params),
     family one of codec_names(), params text values keyed by the family's parameter

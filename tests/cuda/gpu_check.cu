@@ -278,6 +278,8 @@ int main(int argc, char** argv) {
       if (fam.kind == CodecKind::kNVFP4) variants = {{{"tensor_scale", "0.00223"}}};
       if (fam.kind == CodecKind::kInt) variants = {{{"bits", "4"}, {"group", "64"}}, {{"bits", "8"}, {"group", "32"}}};
       if (fam.kind == CodecKind::kLloydMax) variants = {{{"bits", "2"}}, {{"bits", "4"}}, {{"bits", "8"}}};
+      if (fam.kind == CodecKind::kE8V2)
+        variants = {{{"bits", "6"}}, {{"bits", "6.4"}, {"encoder", "fast"}}, {{"bits", "4"}, {"encoder", "fast"}}};
       for (const auto& p : variants) push(check<bf16>(make_codec(fam.name, dim, p), small, 81 + dim));
     }
 

@@ -3,6 +3,10 @@
 tests/reference/e8v2_ref.py (not by the library):
 
     python3 tests/golden/make_golden_e8v2.py > tests/golden/golden_e8v2_v1.json
+    python3 tests/golden/make_golden_e8v2.py --fast > tests/golden/golden_e8v2_fast_v1.json
+
+--fast: the codes of the fast encoder (the reference's search=-1, scales=(0,); the
+factory's encoder="fast"); the inputs are the same rows.
 
 Each case: dim, bits (the factory's text; the reference gets the same float32 value),
 float32 inputs (random Gaussian rows and adversarial rows: zeros, tiny, subnormal, large,
@@ -45,6 +49,8 @@ def adversarial(dim: int, rng: np.random.Generator, bits: float) -> np.ndarray:
 
 
 def main() -> None:
+    fast = "--fast" in sys.argv[1:]
+    kw = {"search": -1, "scales": (0,)} if fast else {}
     rng = np.random.default_rng(20261127)
     cases = []
     for dim, text in CASES:
@@ -52,7 +58,7 @@ def main() -> None:
         nrand = 10 if dim <= 256 else 5
         x = np.concatenate([rng.standard_normal((nrand, dim)).astype(np.float32) * np.float32(rng.uniform(0.1, 10)),
                             adversarial(dim, rng, bits)])
-        codes = ref.encode(x.astype(np.float64), dim, bits)
+        codes = ref.encode(x.astype(np.float64), dim, bits, **kw)
         xhat = ref.decode(codes, dim, bits, np.float32)
         cases.append({"dim": dim, "bits": text, "rows": int(x.shape[0]), "code_bytes": int(codes.shape[1]),
                       "allocation": ref.allocation(dim, bits),
@@ -60,7 +66,8 @@ def main() -> None:
                       "codes_hex": codes.tobytes().hex(),
                       "xhat_f32_le_hex": xhat.astype("<f4").tobytes().hex()})
         print(f"dim {dim} bits {text}: {x.shape[0]} rows", file=sys.stderr)
-    json.dump({"format": "e8v2", "version": 1, "generator": "tests/golden/make_golden_e8v2.py",
+    json.dump({"format": "e8v2", "version": 1, "encoder": "fast" if fast else "exact",
+               "generator": "tests/golden/make_golden_e8v2.py" + (" --fast" if fast else ""),
                "reference": "tests/reference/e8v2_ref.py", "cases": cases}, sys.stdout, indent=1)
     print()
 

@@ -24,7 +24,7 @@ def _rel(x, xh):
 def test_factory_and_params():
     c = kl.codec("e8v2", 512, bits=6)
     assert c.family == "e8v2" and c.code_bytes == 384 and c.bits_per_vector == 3072
-    assert c.params == {"bits": 6}
+    assert c.params == {"bits": 6, "encoder": "exact"}
     c2 = kl.codec("e8v2", 512, **c.params)
     assert c2.code_bytes == c.code_bytes
     c3 = kl.codec("e8v2", 512, bits=6.4)
@@ -52,11 +52,26 @@ def test_matches_reference(bits):
     assert abs(ours / theirs - 1) < 0.01
 
 
+@pytest.mark.parametrize("bits", [4.0, 6.4])
+def test_fast_encoder_matches_reference(bits):
+    """encoder="fast" is the reference's search=-1, scales=(0,): same records, same decoder."""
+    dim = 512
+    x = np.random.default_rng(6).standard_normal((48, dim)).astype(np.float32)
+    c = kl.codec("e8v2", dim, bits=bits, encoder="fast")
+    assert c.params["encoder"] == "fast" and c.name.endswith("_fast")
+    codes = c.encode(x)
+    assert np.array_equal(codes, ref.encode(x.astype(np.float64), dim, float(np.float32(bits)), search=-1, scales=(0,)))
+    assert np.array_equal(c.decode(codes), kl.codec("e8v2", dim, bits=bits).decode(codes))
+    with pytest.raises(kl.KakeyaValueError, match="encoder = 'quick'"):
+        kl.codec("e8v2", dim, bits=bits, encoder="quick")
+
+
 @pytest.mark.parametrize("dim", [128, 512])
-def test_db_from_shannon(dim):
+@pytest.mark.parametrize("encoder", ["exact", "fast"])
+def test_db_from_shannon(dim, encoder):
     x = np.random.default_rng(dim).standard_normal((4096, dim)).astype(np.float32)
     for bits in (4.0, 5.0, 6.0, 7.0, 8.0):
-        c = kl.codec("e8v2", dim, bits=bits)
+        c = kl.codec("e8v2", dim, bits=bits, encoder=encoder)
         rel = _rel(x, c.roundtrip(x))
         db = 10 * math.log10(rel) + 20 * c.bits_per_coord * math.log10(2)
         assert db <= 3.0, (dim, bits, db)

@@ -21,6 +21,10 @@
 ///       kSearchRounds (1) round of best-improvement descent over the 240 root neighbours
 ///       that are codewords;
 ///       err = Σ (u_t − step·p_t)² (8-term pairwise order); total = (Σ_k err_k)·(s·s);
+///   encoder "fast" (the reference's search = −1, scales = (0,); same record format): the
+///       scale i0 alone, and a zone whose p is not a codeword is skipped unless it is the
+///       coarsest, where the radial shrink runs without the descent (golden:
+///       tests/golden/golden_e8v2_fast_v1.json);
 ///   decode: c = q − Qc(q + TIE), q = Σ w_t A_t; y = (s·step[z])·c; x̂ = σ ⊙ H(y)/sqrt(h),
 ///       rounded to float32 once.
 /// Every record decodes to finite values (no reserved codes).
@@ -51,6 +55,7 @@ struct BlockConfig {
   int32_t m;
   bool re8;
   int32_t step0;  ///< first zone step in the step table
+  bool fast;      ///< the fast encoder (E8V2Layout::fast)
 };
 
 [[nodiscard]] KAKEYA_HD double step(int32_t idx) noexcept {
@@ -527,7 +532,7 @@ inline bool shrink_lanes(const double* x, const BlockConfig& c, int k0, double* 
 /// candidate at a time; W = 4 or 8 (CPU vectors): the 240 candidate distances W at a time
 /// first, then the same scan in the same order.
 template <int W = 0>
-KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p) noexcept {
+KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p, int rounds = kSearchRounds) noexcept {
   if constexpr (W != 0) {
     for (int k0 = 1; k0 <= 64; k0 += W)
       if (shrink_lanes<W>(x, c, k0, p)) break;
@@ -541,7 +546,7 @@ KAKEYA_HD void nearest_outside(const double* x, const BlockConfig& c, double* p)
     }
   }
   double cur = dist2(x, p);
-  for (int round = 0; round < kSearchRounds; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     double bestd = INFINITY, best[8] = {0, 0, 0, 0, 0, 0, 0, 0}, cand[8], r[8];
     bool found = false;
     double dk[W != 0 ? 240 : 1];
@@ -596,8 +601,9 @@ template <int W = 0, class Eval>
   for (int32_t z = nz - 1; z >= 0; --z) {
     double x[8], p[8], d = 0.0, err = 0.0;
     if (!eval(z, x, p, d, err)) {
+      if (c.fast && z != nz - 1) continue;  // fast: outside points only in the coarsest zone
       if (!(d * d < best_err)) continue;
-      nearest_outside<W>(x, c, p);
+      nearest_outside<W>(x, c, p, c.fast ? 0 : kSearchRounds);  // fast: shrink, no descent
       err = block_err(u, step(c.step0 + z), p);
     }
     if (err <= best_err) {
@@ -633,6 +639,7 @@ template <int W = 0, class Eval>
   c.m = c.base >> 3;
   c.re8 = (c.base & 4) != 0;
   c.step0 = l.step0[k];
+  c.fast = l.fast;
   return c;
 }
 
@@ -1024,7 +1031,7 @@ template <int Lanes, class In>
   }
   const int32_t c0 = static_cast<int32_t>(i0);
   double best = e8v2::encode_at_scale<Lanes>(l, y, c0, rec);
-  for (int32_t off = -1; off <= 1; off += 2) {
+  for (int32_t off = -1; off <= 1 && !l.fast; off += 2) {  // fast: the scale i0 alone
     int32_t i = c0 + off;
     i = i < 1 ? 1 : (i > 255 ? 255 : i);
     for (int32_t b = 0; b < l.code_bytes; ++b) tmp[b] = 0;

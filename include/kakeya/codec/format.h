@@ -238,6 +238,7 @@ struct E8V2Layout {
   int32_t code_bytes;                  ///< floor(bits·dim/8)
   int32_t hadamard_p;                  ///< h = dim & -dim
   float rate;                          ///< bits per coordinate (the spec's value)
+  bool fast;                           ///< encoder: the fast search (decode ignores it)
   uint8_t block_bits[kE8V2MaxBlocks];  ///< b_k, ascending
   uint16_t block_pos[kE8V2MaxBlocks];  ///< bit offset of block k's zone field
   uint8_t zone_bits[kE8V2MaxBlocks];   ///< j_k (table row of b_k)
@@ -330,6 +331,7 @@ static_assert(e8v2_weights_fall(), "e8v2_allocation's band needs weights that fa
     if (it != cache.end()) {
       E8V2Layout l = it->second;
       l.rate = s.rate;
+      l.fast = s.fast_encoder;
       return l;
     }
   }
@@ -339,6 +341,7 @@ static_assert(e8v2_weights_fall(), "e8v2_allocation's band needs weights that fa
   l.code_bytes = static_cast<int32_t>(bytes);
   l.hadamard_p = s.dim & -s.dim;
   l.rate = s.rate;
+  l.fast = s.fast_encoder;
   if (l.nblocks <= kE8V2MaxBlocks && e8v2_allocation(s.dim, s.rate, l.block_bits)) {
     int32_t pos = kE8V2ScaleBits;
     for (int32_t k = 0; k < l.nblocks; ++k) {

@@ -103,8 +103,9 @@ struct CodecFamily {
        "asymmetric uniform per group, fp16 scale + zero (b + 32/g b/c)"},
       {"lloydmax", CodecKind::kLloydMax, LatticeKind::kE8, {{"bits", "4"}},
        "random-sign Hadamard + fp16 norm + Lloyd-Max of N(0,1) (b + 16/D b/c)"},
-      {"e8v2", CodecKind::kE8V2, LatticeKind::kE8, {{"bits", "6"}},
-       "format v2: Hadamard, 8-bit log scale, zoned E8 Voronoi blocks (floor(bits*D/8) B)"},
+      {"e8v2", CodecKind::kE8V2, LatticeKind::kE8, {{"bits", "6"}, {"encoder", "exact"}},
+       "format v2: Hadamard, 8-bit log scale, zoned E8 Voronoi blocks (floor(bits*D/8) B); "
+       "encoder exact|fast"},
   };
   return kFamilies;
 }
@@ -189,6 +190,10 @@ namespace detail {
     else if (key == "scale") s.scale = detail::parse_scale(v);
     else if (key == "rope_dims") s.rope_dims = detail::parse_int_param(key, v);
     else if (key == "bits" && s.kind == CodecKind::kE8V2) s.rate = detail::parse_float_param(key, v);
+    else if (key == "encoder") {
+      KAKEYA_CHECK(v == "exact" || v == "fast", "encoder = '", v, "' is not one of 'exact', 'fast'");
+      s.fast_encoder = v == "fast";
+    }
     else if (key == "bits") s.bits = detail::parse_int_param(key, v);
     else if (key == "group") s.group = detail::parse_int_param(key, v);
     else if (key == "tensor_scale") s.tensor_scale = detail::parse_float_param(key, v);
@@ -242,6 +247,7 @@ inline CodecParams CodecSpec::params() const {
       else if (key == "scale") p[key] = to_string(scale);
       else if (key == "rope_dims") p[key] = std::to_string(rope_dims);
       else if (key == "bits" && kind == CodecKind::kE8V2) p[key] = detail::float_text(rate);
+      else if (key == "encoder") p[key] = fast_encoder ? "fast" : "exact";
       else if (key == "bits") p[key] = std::to_string(bits);
       else if (key == "group") p[key] = std::to_string(group);
       else if (key == "tensor_scale") p[key] = detail::float_text(tensor_scale);
@@ -257,7 +263,8 @@ inline std::string CodecSpec::name() const {
     case CodecKind::kV4Native: return detail::concat("v4_native_d", dim, "_rope", rope_dims);
     case CodecKind::kInt: return detail::concat("int", bits, "_g", group, "_d", dim);
     case CodecKind::kLloydMax: return detail::concat("lloydmax", bits, "_d", dim);
-    case CodecKind::kE8V2: return detail::concat("e8v2_b", detail::float_text(rate), "_d", dim);
+    case CodecKind::kE8V2:
+      return detail::concat("e8v2_b", detail::float_text(rate), "_d", dim, fast_encoder ? "_fast" : "");
     default: return detail::concat(family(), "_d", dim);
   }
 }

@@ -77,6 +77,7 @@ struct CodecSpec {
   int32_t group = 0;                       ///< int: group size 16..256 dividing dim
   float tensor_scale = 0.0f;               ///< nvfp4: static per-tensor fp32 scale S > 0
   float rate = 0.0f;                       ///< e8v2: bits per coordinate (record floor(rate·dim/8) B)
+  bool fast_encoder = false;               ///< e8v2: the reference's fast search (same record format)
   uint16_t format_version = KAKEYA_FORMAT_VERSION;
 
   [[nodiscard]] static CodecSpec make_lattice(LatticeKind l, int32_t dim, int32_t q,

@@ -48,6 +48,9 @@ def landscape_codecs(dim: int, calib: np.ndarray | None = None,
         out += [codec("lloydmax", dim, bits=b) for b in range(1, 9)]
     if want("e8v2") and dim % 8 == 0 and 32 <= dim <= 1024:
         out += [codec("e8v2", dim, bits=b) for b in (E8V2_RATES if e8v2_rates is None else e8v2_rates)]
+    # the same records with the fast encoder: only when asked for (--families e8v2_fast)
+    if fams is not None and "e8v2_fast" in fams and dim % 8 == 0 and 32 <= dim <= 1024:
+        out += [codec("e8v2", dim, bits=b, encoder="fast") for b in (E8V2_RATES if e8v2_rates is None else e8v2_rates)]
     if want("int"):
         out += [codec("int", dim, bits=b, group=g) for g in INT_GROUPS if dim % g == 0 for b in range(2, 9)]
     if want("nvfp4") and dim % 16 == 0 and calib is not None:
@@ -70,6 +73,11 @@ def shannon_db(rel_mse: float, bits_per_coord: float) -> float:
 SLOW_FAMILIES = {"e8v2": 4096}
 
 
+def family_label(c: CodecBase) -> str:
+    """The family a landscape row belongs to: e8v2 with encoder="fast" is "e8v2_fast"."""
+    return "e8v2_fast" if c.family == "e8v2" and c.params.get("encoder") == "fast" else c.family
+
+
 def measure(codecs: Iterable[CodecBase], x: np.ndarray) -> list[dict]:
     """One row per codec: bits, rel-MSE, cosine and dB from Shannon on x (rows, dim)
     (SLOW_FAMILIES: on their first rows; `vectors` says how many)."""
@@ -78,7 +86,7 @@ def measure(codecs: Iterable[CodecBase], x: np.ndarray) -> list[dict]:
         xs = x[:SLOW_FAMILIES[c.family]] if c.family in SLOW_FAMILIES else x
         s = compare(xs, c.roundtrip(xs))
         bpc = c.bits_per_coord
-        rows.append({"codec": c.name, "family": c.family, "params": c.params, "bits_per_vector": c.bits_per_vector,
+        rows.append({"codec": c.name, "family": family_label(c), "params": c.params, "bits_per_vector": c.bits_per_vector,
                      "bits_per_coord": bpc, "rel_mse": s["rel_mse"], "cosine": s["mean_cosine"], "vectors": len(xs),
                      "db_from_shannon": shannon_db(s["rel_mse"], bpc) if s["rel_mse"] > 0 else None})
     return rows
