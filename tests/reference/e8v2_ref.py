@@ -458,26 +458,57 @@ def encode(x: np.ndarray, dim: int, bits: float, scale_index: np.ndarray | None 
 
 
 def decode(records: np.ndarray, dim: int, bits: float, dtype=np.float32) -> np.ndarray:
-    """records (n, record_bytes) uint8 -> x_hat (n, dim) float32 (float64 on request)."""
+    """records (n, record_bytes) uint8 -> x_hat (n, dim) float32 (decode contract v2).
+
+    Scale index 0 decodes to +0.0. Otherwise, per block: the codeword in units of 1/2
+    (c2 = 2c, integers), the Walsh-Hadamard stages 1, 2, 4 inside the block on c2
+    (exact integers), times the float32 factor f = fl32(((s/2)*step[z])/sqrt(h)) (one
+    rounding per coordinate); then the stages 8, 16, ..., h/2 over the vector in float32
+    (a + b, a - b per pair), then the signs (a negation). `dtype` converts the float32."""
     records = np.atleast_2d(np.asarray(records, dtype=np.uint8))
     nbytes = record_bytes(dim, bits)
     if records.shape[1] != nbytes:
         raise ValueError("record size mismatch")
     lay = _layout(dim, bits)
+    n = records.shape[0]
+    h = dim & -dim
     bitbuf = np.unpackbits(records, axis=1, bitorder="little")
     i = _get(bitbuf, 0, SCALE_BITS)
     s = np.where(i == 0, 0.0, 2.0 ** ((i - 128) * SCALE_STEP_LOG2))
-    y = np.zeros((records.shape[0], dim))
+    y = np.zeros((n, dim), dtype=np.float32)
     for k, (b, vor, steps, pos) in enumerate(lay):
         j = zone_bits(b)
         z = _get(bitbuf, pos, j)
         at = pos + j
-        w = np.zeros((records.shape[0], 8), dtype=np.int64)
+        w = np.zeros((n, 8), dtype=np.int64)
         for t in range(8):
             w[:, t] = _get(bitbuf, at, int(vor.widths[t]))
             at += int(vor.widths[t])
-        y[:, 8 * k: 8 * k + 8] = (s * steps[z])[:, None] * vor.point(w)
-    return (fwht(y) * signs(dim)).astype(dtype)
+        c2 = np.rint(2.0 * vor.point(w)).astype(np.int64)       # exact: half-integers, |c2| < 2^12
+        c2 = _fwht_stages(c2, 1, 8)                               # stages 1, 2, 4: integers
+        f = ((0.5 * (s * steps[z])) / math.sqrt(h)).astype(np.float32)
+        y[:, 8 * k: 8 * k + 8] = c2.astype(np.float32) * f[:, None]
+    y = _fwht_stages(y.reshape(n * (dim // h), h), 8, h).reshape(n, dim)
+    y = y * signs(dim).astype(np.float32)
+    y[i == 0] = 0.0
+    return y.astype(dtype)
+
+
+def _fwht_stages(x: np.ndarray, first: int, upto: int) -> np.ndarray:
+    """Walsh-Hadamard stages first, 2*first, ..., upto/2 on consecutive groups of `upto`
+    columns of x (rows, cols), in x's dtype: each pair (a, b) -> (a + b, a - b)."""
+    n, cols = x.shape
+    y = x.copy()
+    step = first
+    while step < upto:
+        y = y.reshape(n, cols // (2 * step), 2, step)
+        a = y[:, :, 0, :].copy()
+        b = y[:, :, 1, :].copy()
+        y[:, :, 0, :] = a + b
+        y[:, :, 1, :] = a - b
+        y = y.reshape(n, cols)
+        step *= 2
+    return y
 
 
 # ----------------------------------------------------------------------------- self-test

@@ -25,8 +25,11 @@
 ///       scale i0 alone, and a zone whose p is not a codeword is skipped unless it is the
 ///       coarsest, where the radial shrink runs without the descent (golden:
 ///       tests/golden/golden_e8v2_fast_v1.json);
-///   decode: c = q − Qc(q + TIE), q = Σ w_t A_t; y = (s·step[z])·c; x̂ = σ ⊙ H(y)/sqrt(h),
-///       rounded to float32 once.
+///   decode (float32 after the codeword; decode contract v2, 2026-11-28): scale index 0 →
+///       +0.0 everywhere; else c = q − Qc(q + TIE), q = Σ w_t A_t (exact, in units of ½);
+///       per block the stages 1, 2, 4 of H on 2c in integers (exact), times the float32
+///       f = fl32(((½·s)·step[z])/sqrt(h)) (block_factor; one rounding), then the stages
+///       8, 16, ..., h/2 of H in float32 (hadamard.h's order), then σ (a negation).
 /// Every record decodes to finite values (no reserved codes).
 
 #include <cmath>
@@ -81,6 +84,12 @@ struct BlockConfig {
                           0x1.ae89f995ad3adp+0, 0x1.d5818dcfba487p+0};
   const int32_t k = i - 128;
   return frac[k & 7] * exp2i_d(k >> 3);
+}
+
+/// The decoder's float32 factor of block k: f = fl32(((½·s)·step)/sqrt(h)) in float64
+/// order (½·(s·step) = (½·s)·step exactly); the block's coordinates are f·(H₈ 2c).
+[[nodiscard]] KAKEYA_HD float block_factor(double s, int32_t step_idx, double sqrt_h) noexcept {
+  return static_cast<float>((0.5 * (s * step(step_idx))) / sqrt_h);
 }
 
 /// Largest RMS the scale grid takes: 2^15.875 · 4.
@@ -667,74 +676,29 @@ struct SignTable {
 }
 inline constexpr SignTable kSigns = make_sign_table();
 
-/// In-register transpose of the 8×4 doubles v[0..7] (rows: coordinates) into r[k][0..1]
-/// (block k: coordinates 0–3 and 4–7).
-KAKEYA_HD void transpose(LaneTypes<4>::F64* v, LaneTypes<4>::F64 (*r)[2]) noexcept {
-  typedef LaneTypes<4>::F64 F;
-  for (int c = 0; c < 2; ++c) {
-    const F* u = v + 4 * c;
-    const F a0 = __builtin_shufflevector(u[0], u[1], 0, 4, 2, 6), a1 = __builtin_shufflevector(u[0], u[1], 1, 5, 3, 7);
-    const F a2 = __builtin_shufflevector(u[2], u[3], 0, 4, 2, 6), a3 = __builtin_shufflevector(u[2], u[3], 1, 5, 3, 7);
-    r[0][c] = __builtin_shufflevector(a0, a2, 0, 1, 4, 5);
-    r[1][c] = __builtin_shufflevector(a1, a3, 0, 1, 4, 5);
-    r[2][c] = __builtin_shufflevector(a0, a2, 2, 3, 6, 7);
-    r[3][c] = __builtin_shufflevector(a1, a3, 2, 3, 6, 7);
-  }
-}
-
-/// Writes W decoded coordinates from j: x̂_j = σ_j · float32(y_j / r).
-template <int W, class Out>
-KAKEYA_HD void store_out(const typename LaneTypes<W>::F64& y, double r, int32_t j, Out* out) noexcept {
-  typedef typename LaneTypes<W>::F32 F32;
-  const F32 v = __builtin_convertvector(y / r, F32) * load_vec<F32>(kSigns.v + j);
-  if constexpr (std::is_same_v<Out, float>) {
-    memcpy(out + j, &v, sizeof v);
-  } else {
-    for (int t = 0; t < W; ++t) out[j + t] = element<Out>::from_float(v[t]);
-  }
-}
-
-/// Walsh–Hadamard stages st, 2·st, ..., R/2·st (st ≥ W, R ≤ h/st) over y, in place, or
-/// (Final) written to out with the division by r and the signs.
-template <int W, int R, bool Final, class Out>
-KAKEYA_HD void hadamard_pass(double* y, int32_t dim, int32_t h, int32_t st, double r, Out* out) noexcept {
-  typedef typename LaneTypes<W>::F64 F64;
-  for (int32_t o = 0; o < dim; o += h)
-    for (int32_t i = o; i < o + h; i += R * st)
-      for (int32_t j = i; j < i + st; j += W) {
-        F64 v[R];
-        for (int q = 0; q < R; ++q) v[q] = load_vec<F64>(y + j + q * st);
-        butterflies<R>(v);
-        for (int q = 0; q < R; ++q) {
-          if constexpr (Final)
-            store_out<W>(v[q], r, j + q * st, out);
-          else
-            memcpy(y + j + q * st, &v[q], sizeof(F64));
-        }
-      }
-}
-
 /// The whole decoder, WI blocks per step (16 with AVX-512, else 8), one per int32 lane:
-/// digits → codewords (point2_lanes); then per WF lanes (8 with AVX-512; 4 where a vector
-/// holds 4 doubles): s·step·c → Hadamard stages 1, 2, 4 (inside a block, lane-wise), a
-/// transpose, stages 8 .. 4·WF (inside the WF blocks), then the stages ≥ 8·WF over y in
-/// radix-8/4/2 passes, the last one fused with the division by sqrt(h), the signs and
-/// the rounding.
-template <int WF, int WI = 8, class Out>
+/// digits → codewords c2 = 2c (point2_lanes) → stages 1, 2, 4 inside each block in int32
+/// (exact) → f_k·c2 in float32 (f_k = block_factor, one rounding) → a transpose per 8
+/// blocks and stages 8, 16, 32 between blocks in registers → stages ≥ 64 over the vector
+/// (fwht_stages, float32) → signs. The order of operations of decode_contract, so the bits
+/// are those of e8v2_decode_blocks.
+template <int WI, class Out>
 KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
   typedef typename LaneTypes<WI>::I32 I32;
   typedef typename LaneTypes<WI>::U64 U64;
-  typedef typename LaneTypes<WF>::F64 F64;
-  typedef typename LaneTypes<WF>::I32 I32F;
-  constexpr int C = 8 / WF;  // vectors per block row
+  typedef typename LaneTypes<WI>::F32 F32W;
+  typedef typename LaneTypes<8>::F32 F8;
   alignas(64) uint8_t buf[kE8V2MaxDim * 33 / 32 + 16];  // records hold at most 8.25 bits/coord
   memcpy(buf, rec, static_cast<size_t>(l.code_bytes));
   memset(buf + l.code_bytes, 0, 16);
-  alignas(64) double y[kE8V2MaxDim];
+  alignas(64) float y[kE8V2MaxDim];
   const int32_t h = l.hadamard_p;
-  const double r = sqrt(static_cast<double>(h));
   const int32_t i = rec[0];
-  const double s = i == 0 ? 0.0 : scale(i);
+  if (i == 0) {
+    for (int32_t j = 0; j < l.dim; ++j) out[j] = element<Out>::from_float(0.0f);
+    return;
+  }
+  const double s = scale(i), r = sqrt(static_cast<double>(h));
   for (int32_t k0 = 0; k0 < l.nblocks; k0 += WI) {
     // Per lane: the 128 stream bits from the byte of the block's zone field, its bit
     // offset there, its coarse lattice (m, R E8 or not); padding lanes (past nblocks,
@@ -763,12 +727,12 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
     const I32 zv = __builtin_convertvector((lov >> sh0) & (((U64{} + 1) << zb64) - 1), I32) +
                    (__builtin_convertvector(load_vec<U16x8>(l.step0 + k0), I32) & valid);
     memcpy(zi, &zv, sizeof zi);
-    alignas(64) double f[WI];
+    alignas(64) float f[WI];
     alignas(32) int32_t rk[WI];
     memcpy(rk, &r1, sizeof rk);
     int nr = 0;
     for (int ln = 0; ln < WI; ++ln) {  // padding lanes: any finite f (their codeword is 0)
-      f[ln] = 0.5 * (s * step(zi[ln]));  // exact halving
+      f[ln] = block_factor(s, zi[ln], r);
       nr += rk[ln];
     }
     // Digit t of every lane: width m (+1 for t ≥ 4 in 2^m R E8), at bit t·m (+ t − 4)
@@ -783,67 +747,47 @@ KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) n
       w[t] = __builtin_convertvector((bv >> off) & (t < 4 ? mask_lo : mask_hi), I32);
       off += t < 4 ? m64 : w64;
     }
-    alignas(32) int32_t p2[8][WI];
-    {
-      I32 p[8];
-      if (nr == 0)  // blocks are sorted by size, so most groups hold one lattice kind
-        point2_lanes<lanes::kG>(w, m, re8, p);
-      else if (nr == nl)
-        point2_lanes<lanes::kR>(w, m, re8, p);
-      else
-        point2_lanes<lanes::kMixed>(w, m, re8, p);
-      memcpy(p2, p, sizeof p2);
+    I32 p[8];
+    if (nr == 0)  // blocks are sorted by size, so most groups hold one lattice kind
+      point2_lanes<lanes::kG>(w, m, re8, p);
+    else if (nr == nl)
+      point2_lanes<lanes::kR>(w, m, re8, p);
+    else
+      point2_lanes<lanes::kMixed>(w, m, re8, p);
+    butterflies<8>(p);  // stages 1, 2, 4 of every block, exact in int32
+    const F32W fv = load_vec<F32W>(f);
+    alignas(64) float v[8][WI];
+    for (int t = 0; t < 8; ++t) {
+      const F32W vt = __builtin_convertvector(p[t], F32W) * fv;
+      memcpy(v[t], &vt, sizeof vt);
     }
-    for (int32_t g0 = 0; g0 < WI && g0 < nl; g0 += WF) {
-      // (½·s·step)·c = s·step·(½·c) exactly: both round the same product once.
-      const F64 fv = load_vec<F64>(f + g0);
-      F64 Y[8];
-      for (int t = 0; t < 8; ++t) Y[t] = fv * __builtin_convertvector(load_vec<I32F>(&p2[t][g0]), F64);
-      butterflies<8>(Y);  // stages 1, 2, 4: coordinate t of every lane
-      F64 rows[WF][C];    // rows[ln] = block k0 + g0 + ln
-      if constexpr (WF == 8)
-        lanes::transpose<double>(Y, rows);
-      else
-        transpose(Y, rows);
-      // Stages 8, 16, ... pair blocks ln and ln ^ s (s < WF) while 8·s < h; with h < 8·WF
-      // the WF blocks hold whole Hadamard blocks (h divides dim), so padding stays apart.
-      const int32_t ng = nl - g0 < WF ? nl - g0 : WF;
-      for (int c = 0; c < C; ++c) {
-        F64 v[WF];
-        for (int ln = 0; ln < WF; ++ln) v[ln] = rows[ln][c];
-        if (h >= 8 * WF) {
-          butterflies<WF>(v);
-        } else if (WF == 8 && h == 32) {
-          for (int g = 0; g < WF; g += 4) butterflies<4>(v + g);
-        } else if (h == 16) {
-          for (int g = 0; g < WF; g += 2) butterflies<2>(v + g);
-        }
-        for (int32_t ln = 0; ln < ng; ++ln) {
-          const int32_t j = 8 * (k0 + g0 + ln) + WF * c;
-          if (h <= 8 * WF)
-            store_out<WF>(v[ln], r, j, out);
-          else
-            memcpy(y + j, &v[ln], sizeof(F64));
-        }
+    for (int g0 = 0; g0 < WI && g0 < nl; g0 += 8) {  // 8 blocks: transpose, stages 8, 16, 32
+      F8 u[8], rows[8][1], b[8];
+      for (int t = 0; t < 8; ++t) u[t] = load_vec<F8>(&v[t][g0]);
+      lanes::transpose<float>(u, rows);
+      for (int ln = 0; ln < 8; ++ln) b[ln] = rows[ln][0];
+      // blocks ln and ln ^ 1, 2, 4 where h ≥ 64; inside groups of h/8 blocks below (whole:
+      // h divides dim, so padding blocks stay apart and are not stored)
+      if (h >= 64) {
+        butterflies<8>(b);
+      } else if (h == 32) {
+        butterflies<4>(b);
+        butterflies<4>(b + 4);
+      } else if (h == 16) {
+        for (int g = 0; g < 8; g += 2) butterflies<2>(b + g);
       }
+      const int32_t ng = nl - g0 < 8 ? nl - g0 : 8;
+      for (int32_t ln = 0; ln < ng; ++ln) memcpy(y + 8 * (k0 + g0 + ln), &b[ln], sizeof(F8));
     }
   }
-  // Stages 8·WF .. h/2, radix 8 first, the last pass writes out.
-  int32_t st = 8 * WF;
-  while (st < h) {
-    const int32_t left = h / st;  // 2^(stages left)
-    if (left >= 16) {
-      hadamard_pass<WF, 8, false>(y, l.dim, h, st, r, out);
-      st *= 8;
-    } else if (left == 8) {
-      hadamard_pass<WF, 8, true>(y, l.dim, h, st, r, out);
-      st *= 8;
-    } else if (left == 4) {
-      hadamard_pass<WF, 4, true>(y, l.dim, h, st, r, out);
-      st *= 4;
+  if (h >= 128)
+    for (int32_t o = 0; o < l.dim; o += h) fwht_stages(y + o, h, 64);
+  for (int32_t j = 0; j < l.dim; j += 8) {
+    const F8 v = load_vec<F8>(y + j) * load_vec<F8>(kSigns.v + j);
+    if constexpr (std::is_same_v<Out, float>) {
+      memcpy(out + j, &v, sizeof v);
     } else {
-      hadamard_pass<WF, 2, true>(y, l.dim, h, st, r, out);
-      st *= 2;
+      for (int t = 0; t < 8; ++t) out[j + t] = element<Out>::from_float(v[t]);
     }
   }
 }
@@ -1055,9 +999,14 @@ template <class In>
 /// on the CPU the reference for the lane-wise decoder).
 template <class Out>
 [[nodiscard]] KAKEYA_HD Diag e8v2_decode_blocks(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
-  double y[kE8V2MaxDim];
   const int32_t i = rec[0];
-  const double s = i == 0 ? 0.0 : e8v2::scale(i);
+  if (i == 0) {
+    for (int32_t j = 0; j < l.dim; ++j) out[j] = element<Out>::from_float(0.0f);
+    return Diag{};
+  }
+  const int32_t h = l.hadamard_p;
+  const double s = e8v2::scale(i), r = sqrt(static_cast<double>(h));
+  float y[kE8V2MaxDim];
   for (int32_t k = 0; k < l.nblocks; ++k) {
     const e8v2::BlockConfig c = e8v2::block_config(l, k);
     const int64_t pos = l.block_pos[k];
@@ -1071,12 +1020,14 @@ template <class Out>
     }
     int64_t p2[8];
     e8v2::point2(w, c, p2);
-    const double f = s * e8v2::step(c.step0 + static_cast<int32_t>(z));
-    for (int t = 0; t < 8; ++t) y[8 * k + t] = f * (0.5 * static_cast<double>(p2[t]));
+    int32_t q[8];
+    for (int t = 0; t < 8; ++t) q[t] = static_cast<int32_t>(p2[t]);  // |2c| < 2^12
+    butterflies<8>(q);  // stages 1, 2, 4 of the block, exact
+    const float f = e8v2::block_factor(s, c.step0 + static_cast<int32_t>(z), r);
+    for (int t = 0; t < 8; ++t) y[8 * k + t] = static_cast<float>(q[t]) * f;
   }
-  e8v2::fwht(y, l.dim, l.hadamard_p);
-  for (int32_t j = 0; j < l.dim; ++j)
-    out[j] = element<Out>::from_float(static_cast<float>(e8v2::sign_bit(j) ? -y[j] : y[j]));
+  for (int32_t o = 0; o < l.dim; o += h) fwht_stages(y + o, h, 8);
+  for (int32_t j = 0; j < l.dim; ++j) out[j] = element<Out>::from_float(e8v2::sign_bit(j) ? -y[j] : y[j]);
   return Diag{};
 }
 
@@ -1089,7 +1040,7 @@ template <int Lanes, class Out>
 #if defined(KAKEYA_E8V2_LANES)
   if constexpr (Lanes != 0) {
     static_assert(Lanes == 4 || Lanes == 8, "e8v2 vector decoder: 4 or 8 double lanes");
-    e8v2::decode_lanes<Lanes, Lanes == 8 ? 16 : 8>(l, rec, out);  // measured best (AMD EPYC Zen 4)
+    e8v2::decode_lanes<Lanes == 8 ? 16 : 8>(l, rec, out);  // measured best (AMD EPYC Zen 4)
     return Diag{};
   }
 #endif
