@@ -596,31 +596,47 @@ template <class D>
 }
 
 /// The zone choice of the block u (units of the vector scale): zones coarsest first, the
-/// smallest error (equal error: the smaller z). eval(z, x, p, d, err) gives zone z's x =
-/// u/step and p = NE8(x) and returns whether p is a codeword, with its error err; if
-/// not, d = step·dist_to_cell(x), and the outside search runs only while d² is below the
-/// best error so far (d bounds the error of every codeword from below). Returns the error.
-template <int W = 0, class Eval>
+/// smallest error (equal error: the smaller z). Three views of zone z:
+///   inside(z, err)   whether NE8(u/step) is a codeword, with its error err if so;
+///   outside(z, x, d) otherwise: x = u/step and d = step·dist_to_cell(x), a lower bound on
+///                    the error of every codeword of the zone; the outside search runs only
+///                    while d² is below the best error so far (and, for the fast encoder,
+///                    only in the coarsest zone, as the radial shrink without the descent);
+///   point(z, p)      p = NE8(u/step) of an inside zone, asked once, for the winner.
+/// Returns the error; best_p gets the codeword.
+template <int W = 0, class Inside, class Outside, class Point>
 [[nodiscard]] KAKEYA_HD double pick_zone(const double* u, const BlockConfig& c, int32_t& zone, double* best_p,
-                                         const Eval& eval) noexcept {
+                                         const Inside& inside, const Outside& outside,
+                                         const Point& point) noexcept {
   double best_err = INFINITY;
+  bool best_inside = false;
   zone = 0;
   for (int t = 0; t < 8; ++t) best_p[t] = 0.0;
   const int32_t nz = 1 << c.zone_bits;
   for (int32_t z = nz - 1; z >= 0; --z) {
-    double x[8], p[8], d = 0.0, err = 0.0;
-    if (!eval(z, x, p, d, err)) {
-      if (c.fast && z != nz - 1) continue;  // fast: outside points only in the coarsest zone
-      if (!(d * d < best_err)) continue;
-      nearest_outside<W>(x, c, p, c.fast ? 0 : kSearchRounds);  // fast: shrink, no descent
-      err = block_err(u, step(c.step0 + z), p);
+    double err = 0.0;
+    if (inside(z, err)) {
+      if (err <= best_err) {
+        best_err = err;
+        zone = z;
+        best_inside = true;
+      }
+      continue;
     }
+    if (c.fast && z != nz - 1) continue;  // fast: outside points only in the coarsest zone
+    double x[8], p[8], d = 0.0;
+    outside(z, x, d);
+    if (!(d * d < best_err)) continue;
+    nearest_outside<W>(x, c, p, c.fast ? 0 : kSearchRounds);  // fast: shrink, no descent
+    err = block_err(u, step(c.step0 + z), p);
     if (err <= best_err) {
       best_err = err;
       zone = z;
+      best_inside = false;
       for (int t = 0; t < 8; ++t) best_p[t] = p[t];
     }
   }
+  if (best_inside) point(zone, best_p);
   return best_err;
 }
 
@@ -628,17 +644,29 @@ template <int W = 0, class Eval>
 /// Returns the squared error.
 [[nodiscard]] KAKEYA_HD double encode_block(const double* u, const BlockConfig& c, int32_t& zone,
                                             double* best_p) noexcept {
-  return pick_zone(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
+  double x[8], p[8];
+  const auto zone_point = [&](int32_t z, double* xo, double* po) {
     const double st = step(c.step0 + z);
-    for (int t = 0; t < 8; ++t) x[t] = u[t] / st;
-    nearest_e8(x, p);
-    if (contains(p, c)) {
-      err = block_err(u, st, p);
-      return true;
-    }
-    d = st * dist_to_cell(x, c);
-    return false;
-  });
+    for (int t = 0; t < 8; ++t) xo[t] = u[t] / st;
+    nearest_e8(xo, po);
+    return st;
+  };
+  return pick_zone(
+      u, c, zone, best_p,
+      [&](int32_t z, double& err) {
+        const double st = zone_point(z, x, p);
+        if (!contains(p, c)) return false;
+        err = block_err(u, st, p);
+        return true;
+      },
+      [&](int32_t z, double* xo, double& d) {  // called right after inside(z) said no: x is zone z's
+        for (int t = 0; t < 8; ++t) xo[t] = x[t];
+        d = step(c.step0 + z) * dist_to_cell(x, c);
+      },
+      [&](int32_t z, double* po) {  // the winner: recomputed (the same operations)
+        double xo[8];
+        (void)zone_point(z, xo, po);
+      });
 }
 
 [[nodiscard]] KAKEYA_HD BlockConfig block_config(const E8V2Layout& l, int32_t k) noexcept {
@@ -885,16 +913,20 @@ template <int W>
       memcpy(ds + g0, &d, sizeof(F));
     }
   }
-  return pick_zone<W>(u, c, zone, best_p, [&](int32_t z, double* x, double* p, double& d, double& err) {
-    for (int t = 0; t < 8; ++t) p[t] = ps[t][z];
-    if (ins[z] != 0) {
-      err = errs[z];
-      return true;
-    }
-    for (int t = 0; t < 8; ++t) x[t] = xs[t][z];
-    d = ds[z];
-    return false;
-  });
+  return pick_zone<W>(
+      u, c, zone, best_p,
+      [&](int32_t z, double& err) {
+        if (ins[z] == 0) return false;
+        err = errs[z];
+        return true;
+      },
+      [&](int32_t z, double* x, double& d) {
+        for (int t = 0; t < 8; ++t) x[t] = xs[t][z];
+        d = ds[z];
+      },
+      [&](int32_t z, double* p) {
+        for (int t = 0; t < 8; ++t) p[t] = ps[t][z];
+      });
 }
 }  // namespace e8v2
 #endif
