@@ -116,6 +116,12 @@ template <class D>
 }
 
 /// NumPy's pairwise sum of n (a multiple of 8) float64, n <= 128: 8 accumulators.
+// aarch64 GCC 12-14 inlines this into e8v2_encode_lanes and warns that a[0..7] "may be used
+// uninitialized": the caller fills a[0, dim) with dim >= 32, which GCC does not track.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 [[nodiscard]] KAKEYA_HD double pairwise_block(const double* a, int32_t n) noexcept {
   double r[8];
   for (int t = 0; t < 8; ++t) r[t] = a[t];
@@ -123,6 +129,9 @@ template <class D>
     for (int t = 0; t < 8; ++t) r[t] += a[i + t];
   return sum8(r);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /// NumPy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src) of n float64,
 /// n a multiple of 8, n <= 2^(7 + Depth).
