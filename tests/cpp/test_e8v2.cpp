@@ -354,6 +354,14 @@ e8v2::BlockConfig config_of_bits(int b, bool fast = false) {
   l.fast = fast;
   return e8v2::block_config(l, 0);
 }
+// The digits of codeword number idx (the record's order: digit 0 in the lowest bits).
+void digits_of_index(const e8v2::BlockConfig& c, uint32_t idx, uint32_t* w) {
+  for (int t = 0; t < 8; ++t) {
+    const int wd = e8v2::digit_width(c, t);
+    w[t] = idx & ((1u << wd) - 1u);
+    idx >>= wd;
+  }
+}
 }  // namespace
 
 // Exhaustive over every digit vector of the Voronoi codes with 8, 12, 16 and 20 bits
@@ -370,12 +378,7 @@ TEST(E8V2Lattice, ExhaustiveDigitBijectionOnSmallCodes) {
     seen.reserve(size_t{1} << base);
     for (uint32_t idx = 0; idx < (1u << base); ++idx) {
       uint32_t w[8], back[8];
-      uint32_t rest = idx;
-      for (int t = 0; t < 8; ++t) {
-        const int wd = e8v2::digit_width(c, t);
-        w[t] = rest & ((1u << wd) - 1u);
-        rest >>= wd;
-      }
+      digits_of_index(c, idx, w);
       int64_t p2[8];
       e8v2::point2(w, c, p2);
       double p[8];
@@ -403,12 +406,8 @@ TEST(E8V2Lattice, BlockEncoderMatchesBruteForceOn17BitBlocks) {
     std::vector<double> pts;  // every codeword of the Voronoi code, in lattice units
     pts.reserve(size_t{8} << c.base);
     for (uint32_t idx = 0; idx < (1u << c.base); ++idx) {
-      uint32_t w[8], rest = idx;
-      for (int t = 0; t < 8; ++t) {
-        const int wd = e8v2::digit_width(c, t);
-        w[t] = rest & ((1u << wd) - 1u);
-        rest >>= wd;
-      }
+      uint32_t w[8];
+      digits_of_index(c, idx, w);
       int64_t p2[8];
       e8v2::point2(w, c, p2);
       for (int t = 0; t < 8; ++t) pts.push_back(0.5 * static_cast<double>(p2[t]));

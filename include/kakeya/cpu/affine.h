@@ -132,14 +132,9 @@ class ChannelAffine {
     detail::check_rows("x", x, dim());
     detail::check_rows("z", z, dim());
     KAKEYA_CHECK(z.rows == x.rows, "z.rows = ", z.rows, " does not match x.rows = ", x.rows);
-    check_rope("cos", cos, x.rows);
-    check_rope("sin", sin, x.rows);
-    const AffineView v = view();
-    std::vector<float> mu(mean_);
-    for (int64_t r = 0; r < x.rows; ++r) {
-      if (v.npairs) affine::rotated_mean(v, cos.row(r), sin.row(r), mu.data());
-      affine::forward(v, mu.data(), x.row(r), z.row(r));
-    }
+    each_row(x.rows, cos, sin, [&](int64_t r, const AffineView& v, const float* mu) {
+      affine::forward(v, mu, x.row(r), z.row(r));
+    });
   }
 
   /// x̂ = ẑ ⊙ σ + μ_p over a batch.
@@ -149,17 +144,25 @@ class ChannelAffine {
     detail::check_rows("z", z, dim());
     detail::check_rows("out", x, dim());
     KAKEYA_CHECK(z.rows == x.rows, "out.rows = ", x.rows, " does not match z.rows = ", z.rows);
-    check_rope("cos", cos, z.rows);
-    check_rope("sin", sin, z.rows);
-    const AffineView v = view();
-    std::vector<float> mu(mean_);
-    for (int64_t r = 0; r < z.rows; ++r) {
-      if (v.npairs) affine::rotated_mean(v, cos.row(r), sin.row(r), mu.data());
-      affine::inverse(v, mu.data(), z.row(r), x.row(r));
-    }
+    each_row(z.rows, cos, sin, [&](int64_t r, const AffineView& v, const float* mu) {
+      affine::inverse(v, mu, z.row(r), x.row(r));
+    });
   }
 
  private:
+  /// fn(r, view, μ_r) for r < rows, μ_r the mean rotated to row r (after checking cos/sin).
+  template <class Fn>
+  void each_row(int64_t rows, StridedBatch<const float> cos, StridedBatch<const float> sin, Fn&& fn) const {
+    check_rope("cos", cos, rows);
+    check_rope("sin", sin, rows);
+    const AffineView v = view();
+    std::vector<float> mu(mean_);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (v.npairs) affine::rotated_mean(v, cos.row(r), sin.row(r), mu.data());
+      fn(r, v, mu.data());
+    }
+  }
+
   std::vector<float> mean_, scale_;
   std::vector<RopePair> pairs_;
   int32_t nfreq_ = 0;
@@ -173,6 +176,34 @@ template <class T>
 [[nodiscard]] StridedBatch<const T> slice(StridedBatch<const T> b, int64_t r0, int64_t n) noexcept {
   return {b.rows ? b.data + r0 * b.row_stride : b.data, n, b.cols, b.row_stride};
 }
+
+/// The RoPE checks encode_affine and decode_affine share, then fn(r0, n, cos, sin, z) per chunk
+/// of at most kAffineChunkRows rows (z: n × dim floats of scratch; cos/sin: the chunk's
+/// rows, or the caller's views without RoPE). A chunk's error names its rows from r0.
+template <class Fn>
+void affine_chunks(const CodecSpec& spec, const ChannelAffine& aff, int64_t rows, StridedBatch<const float> cos,
+                   StridedBatch<const float> sin, Fn&& fn) {
+  aff.check_rope("cos", cos, rows);
+  aff.check_rope("sin", sin, rows);
+  const bool rope = !aff.pairs().empty();
+  std::vector<float> z;
+  for (int64_t r0 = 0; r0 < rows; r0 += kAffineChunkRows) {
+    const int64_t n = rows - r0 < kAffineChunkRows ? rows - r0 : kAffineChunkRows;
+    z.resize(static_cast<size_t>(n * spec.dim));
+    const auto where = [&](const char* what) {
+      return ::kakeya::detail::concat("in the rows from ", r0, " on (rows below count from ", r0, "): ", what);
+    };
+    try {
+      fn(r0, n, rope ? slice(cos, r0, n) : cos, rope ? slice(sin, r0, n) : sin, z.data());
+    } catch (const CorruptCode& e) {
+      if (r0 == 0) throw;
+      throw CorruptCode(where(e.what()));
+    } catch (const InvalidArgument& e) {
+      if (r0 == 0) throw;
+      throw InvalidArgument(where(e.what()), e.status());
+    }
+  }
+}
 }  // namespace detail
 
 /// Encodes z = (x − μ_p) ⊘ σ with the codec `spec` (dims must match).
@@ -183,24 +214,12 @@ void encode_affine(const CodecSpec& spec, const ChannelAffine& aff, StridedBatch
   KAKEYA_CHECK(aff.dim() == spec.dim, "affine dim = ", aff.dim(), " does not match the codec dim = ", spec.dim);
   ::kakeya::detail::check_rows("x", x, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, x.rows, spec.code_bytes());
-  aff.check_rope("cos", cos, x.rows);
-  aff.check_rope("sin", sin, x.rows);
-  const bool rope = !aff.pairs().empty();
-  std::vector<float> z;
-  for (int64_t r0 = 0; r0 < x.rows; r0 += detail::kAffineChunkRows) {
-    const int64_t n = x.rows - r0 < detail::kAffineChunkRows ? x.rows - r0 : detail::kAffineChunkRows;
-    z.resize(static_cast<size_t>(n * spec.dim));
-    StridedBatch<float> zb{z.data(), n, spec.dim, spec.dim};
-    aff.forward<In>(detail::slice(x, r0, n), rope ? detail::slice(cos, r0, n) : cos,
-                    rope ? detail::slice(sin, r0, n) : sin, zb);
-    try {
-      encode<float>(spec, {z.data(), n, spec.dim, spec.dim}, {codes.data + r0 * codes.row_stride, n, codes.row_stride});
-    } catch (const InvalidArgument& e) {
-      if (r0 == 0) throw;
-      throw InvalidArgument(::kakeya::detail::concat("in the rows from ", r0, " on (rows below count from ", r0,
-                                                     "): ", e.what()), e.status());
-    }
-  }
+  detail::affine_chunks(spec, aff, x.rows, cos, sin,
+                        [&](int64_t r0, int64_t n, StridedBatch<const float> c, StridedBatch<const float> s, float* z) {
+                          aff.forward<In>(detail::slice(x, r0, n), c, s, {z, n, spec.dim, spec.dim});
+                          encode<float>(spec, {z, n, spec.dim, spec.dim},
+                                        {codes.data + r0 * codes.row_stride, n, codes.row_stride});
+                        });
 }
 
 /// Decodes ẑ and writes x̂ = ẑ ⊙ σ + μ_p. bad_rows: as cpu::decode.
@@ -212,24 +231,13 @@ void decode_affine(const CodecSpec& spec, const ChannelAffine& aff, ConstCodeBat
   KAKEYA_CHECK(aff.dim() == spec.dim, "affine dim = ", aff.dim(), " does not match the codec dim = ", spec.dim);
   ::kakeya::detail::check_rows("out", out, spec.dim);
   ::kakeya::detail::check_codes("codes", codes, out.rows, spec.code_bytes());
-  aff.check_rope("cos", cos, out.rows);
-  aff.check_rope("sin", sin, out.rows);
-  const bool rope = !aff.pairs().empty();
-  std::vector<float> z;
-  for (int64_t r0 = 0; r0 < out.rows; r0 += detail::kAffineChunkRows) {
-    const int64_t n = out.rows - r0 < detail::kAffineChunkRows ? out.rows - r0 : detail::kAffineChunkRows;
-    z.resize(static_cast<size_t>(n * spec.dim));
-    try {
-      decode<float>(spec, {codes.data + r0 * codes.row_stride, n, codes.row_stride}, {z.data(), n, spec.dim, spec.dim},
-                    bad_rows ? bad_rows + r0 : nullptr);
-    } catch (const CorruptCode& e) {
-      if (r0 == 0) throw;
-      throw CorruptCode(::kakeya::detail::concat("in the rows from ", r0, " on (rows below count from ", r0, "): ",
-                                                 e.what()));
-    }
-    aff.inverse<Out>({z.data(), n, spec.dim, spec.dim}, rope ? detail::slice(cos, r0, n) : cos,
-                     rope ? detail::slice(sin, r0, n) : sin, {out.data + r0 * out.row_stride, n, out.cols, out.row_stride});
-  }
+  detail::affine_chunks(spec, aff, out.rows, cos, sin,
+                        [&](int64_t r0, int64_t n, StridedBatch<const float> c, StridedBatch<const float> s, float* z) {
+                          decode<float>(spec, {codes.data + r0 * codes.row_stride, n, codes.row_stride},
+                                        {z, n, spec.dim, spec.dim}, bad_rows ? bad_rows + r0 : nullptr);
+                          aff.inverse<Out>({z, n, spec.dim, spec.dim}, c, s,
+                                           {out.data + r0 * out.row_stride, n, out.cols, out.row_stride});
+                        });
 }
 
 }  // namespace cpu
