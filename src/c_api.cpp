@@ -137,9 +137,8 @@ int kakeya_affine_create(int32_t dim, const float* mean, const float* scale, con
     KAKEYA_CHECK(npairs == 0 || pairs != nullptr, "pairs is NULL with npairs = ", npairs);
     std::vector<kakeya::RopePair> pv(static_cast<size_t>(npairs));
     for (int32_t j = 0; j < npairs; ++j) pv[j] = {pairs[3 * j], pairs[3 * j + 1], pairs[3 * j + 2]};
-    *out = new kakeya_affine{kakeya::ChannelAffine(std::vector<float>(mean, mean + dim),
-                                                   scale ? std::vector<float>(scale, scale + dim) : std::vector<float>{},
-                                                   std::move(pv))};
+    std::vector<float> sv = scale ? std::vector<float>(scale, scale + dim) : std::vector<float>{};
+    *out = new kakeya_affine{kakeya::ChannelAffine(std::vector<float>(mean, mean + dim), std::move(sv), std::move(pv))};
   })
 }
 

@@ -70,8 +70,10 @@ TEST(Affine, ForwardInverseFollowTheFloatContract) {
   for (const RopePair& p : d.pairs) scale[p.b] = scale[p.a];
   const ChannelAffine aff(d.mean_pre, scale, d.pairs);
   std::vector<float> z(d.x.size()), back(d.x.size());
-  aff.forward<float>(view(d.x, 50, 64), view(d.cos, 50, d.nfreq), view(d.sin, 50, d.nfreq), {z.data(), 50, 64, 64});
-  aff.inverse<float>(view(z, 50, 64), view(d.cos, 50, d.nfreq), view(d.sin, 50, d.nfreq), {back.data(), 50, 64, 64});
+  aff.forward<float>(view(d.x, 50, 64), view(d.cos, 50, d.nfreq), view(d.sin, 50, d.nfreq),
+                     {z.data(), 50, 64, 64});
+  aff.inverse<float>(view(z, 50, 64), view(d.cos, 50, d.nfreq), view(d.sin, 50, d.nfreq),
+                     {back.data(), 50, 64, 64});
   double err = 0.0, ref_gap = 0.0;
   for (int32_t r = 0; r < 50; ++r) {
     const float* c = d.cos.data() + r * d.nfreq;
@@ -79,7 +81,8 @@ TEST(Affine, ForwardInverseFollowTheFloatContract) {
     std::vector<float> mu(d.mean_pre);
     for (const RopePair& p : d.pairs) {  // the documented float32 contract, written out
       const float ma = d.mean_pre[p.a], mb = d.mean_pre[p.b];
-      const float ac = ma * c[p.freq], bs = mb * s[p.freq], as = ma * s[p.freq], bc = mb * c[p.freq];
+      const float ac = ma * c[p.freq], bs = mb * s[p.freq], as = ma * s[p.freq],
+                  bc = mb * c[p.freq];
       mu[p.a] = ac - bs;
       mu[p.b] = as + bc;
     }
@@ -90,10 +93,13 @@ TEST(Affine, ForwardInverseFollowTheFloatContract) {
       // float64 reference of the same maths: the float path is within rounding
       double m64 = d.mean_pre[i];
       for (const RopePair& p : d.pairs) {
-        if (p.a == i) m64 = double(d.mean_pre[p.a]) * c[p.freq] - double(d.mean_pre[p.b]) * s[p.freq];
-        if (p.b == i) m64 = double(d.mean_pre[p.a]) * s[p.freq] + double(d.mean_pre[p.b]) * c[p.freq];
+        if (p.a == i)
+          m64 = double(d.mean_pre[p.a]) * c[p.freq] - double(d.mean_pre[p.b]) * s[p.freq];
+        if (p.b == i)
+          m64 = double(d.mean_pre[p.a]) * s[p.freq] + double(d.mean_pre[p.b]) * c[p.freq];
       }
-      ref_gap = std::max(ref_gap, std::fabs((xv - m64) / scale[i] - want) / (1.0 + std::fabs(want)));
+      ref_gap =
+          std::max(ref_gap, std::fabs((xv - m64) / scale[i] - want) / (1.0 + std::fabs(want)));
       err = std::max(err, std::fabs(double(back[r * 64 + i]) - xv) / (1.0 + std::fabs(xv)));
     }
   }
@@ -103,8 +109,8 @@ TEST(Affine, ForwardInverseFollowTheFloatContract) {
 
 TEST(Affine, FitRecoversThePreRopeMeanAndTiesPairScales) {
   const Data d = make_data(64, 4000, 5);
-  const ChannelAffine aff = ChannelAffine::fit(view(d.x, 4000, 64), true, d.pairs, view(d.cos, 4000, d.nfreq),
-                                               view(d.sin, 4000, d.nfreq));
+  const ChannelAffine aff = ChannelAffine::fit(
+      view(d.x, 4000, 64), true, d.pairs, view(d.cos, 4000, d.nfreq), view(d.sin, 4000, d.nfreq));
   ASSERT_TRUE(aff.has_scale());
   for (int32_t i = 0; i < 64; ++i) {
     // standard error of a 4000-row mean: spread/63; allow 5 of them
@@ -147,37 +153,56 @@ std::string error_of(F&& f) {
 TEST(Affine, BadArgumentsNameTheArgument) {
   EXPECT_NE(error_of([] { ChannelAffine({}); }).find("mean has 0 values"), std::string::npos);
   EXPECT_NE(error_of([] { ChannelAffine({0.f, NAN}); }).find("mean[1] = nan"), std::string::npos);
-  EXPECT_NE(error_of([] { ChannelAffine({0.f, 0.f}, {1.f}); }).find("scale has 1 values"), std::string::npos);
-  EXPECT_NE(error_of([] { ChannelAffine({0.f, 0.f}, {1.f, 0.f}); }).find("scale[1] = 0"), std::string::npos);
-  EXPECT_NE(error_of([] { ChannelAffine({0.f, 0.f}, {}, {{0, 2, 0}}); }).find("pairs[0] = (0, 2)"),
+  EXPECT_NE(error_of([] {
+              ChannelAffine({0.f, 0.f}, {1.f});
+            }).find("scale has 1 values"),
             std::string::npos);
-  EXPECT_NE(error_of([] { ChannelAffine({0.f, 0.f, 0.f, 0.f}, {}, {{0, 1, 0}, {1, 2, 0}}); }).find("reuses"),
+  EXPECT_NE(error_of([] {
+              ChannelAffine({0.f, 0.f}, {1.f, 0.f});
+            }).find("scale[1] = 0"),
             std::string::npos);
-  EXPECT_NE(error_of([] { ChannelAffine({0.f, 0.f}, {1.f, 2.f}, {{0, 1, 0}}); }).find("differ"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              ChannelAffine({0.f, 0.f}, {}, {{0, 2, 0}});
+            }).find("pairs[0] = (0, 2)"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              ChannelAffine({0.f, 0.f, 0.f, 0.f}, {}, {{0, 1, 0}, {1, 2, 0}});
+            }).find("reuses"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              ChannelAffine({0.f, 0.f}, {1.f, 2.f}, {{0, 1, 0}});
+            }).find("differ"),
+            std::string::npos);
   const ChannelAffine rope({0.f, 0.f, 0.f, 0.f}, {}, {{0, 1, 0}, {2, 3, 1}});
   std::vector<float> x(8), z(8), cs(2);
-  EXPECT_NE(error_of([&] {
-              rope.forward<float>(view(x, 2, 4), view(cs, 1, 2), view(cs, 1, 2), {z.data(), 2, 4, 4});
-            }).find("cos.rows = 1"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              rope.forward<float>(view(x, 2, 4), view(cs, 2, 1), view(cs, 2, 1), {z.data(), 2, 4, 4});
-            }).find("cos.cols = 1 does not match nfreq = 2"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        rope.forward<float>(view(x, 2, 4), view(cs, 1, 2), view(cs, 1, 2), {z.data(), 2, 4, 4});
+      }).find("cos.rows = 1"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        rope.forward<float>(view(x, 2, 4), view(cs, 2, 1), view(cs, 2, 1), {z.data(), 2, 4, 4});
+      }).find("cos.cols = 1 does not match nfreq = 2"),
+      std::string::npos);
   const auto spec = kakeya::make_codec("e8v2", 64, {{"bits", "6"}});
   std::vector<uint8_t> codes(static_cast<size_t>(spec.code_bytes()) * 2);
   EXPECT_NE(error_of([&] {
-              kakeya::cpu::encode_affine<float>(spec, rope, view(x, 2, 4), view(cs, 2, 2), view(cs, 2, 2),
+              kakeya::cpu::encode_affine<float>(spec, rope, view(x, 2, 4), view(cs, 2, 2),
+                                                view(cs, 2, 2),
                                                 {codes.data(), 2, spec.code_bytes()});
             }).find("affine dim = 4 does not match the codec dim = 64"),
             std::string::npos);
   std::vector<float> xs(2 * 8);
   xs[3] = 1.0f;
-  EXPECT_NE(error_of([&] { (void)ChannelAffine::fit(view(xs, 2, 8), false, {{0, 1, 0}}); }).find("cos.rows = 0"),
+  EXPECT_NE(error_of([&] {
+              (void)ChannelAffine::fit(view(xs, 2, 8), false, {{0, 1, 0}});
+            }).find("cos.rows = 0"),
             std::string::npos);
   xs[3] = INFINITY;
-  EXPECT_NE(error_of([&] { (void)ChannelAffine::fit(view(xs, 2, 8), false); }).find("x[0, 3] = inf"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { (void)ChannelAffine::fit(view(xs, 2, 8), false); }).find("x[0, 3] = inf"),
+      std::string::npos);
 }
 
 // On offset-heavy rows the codec over z has a much lower error than over x; the bytes of
@@ -188,8 +213,8 @@ TEST(Affine, CodecOverZBeatsPlainOnOffsetRows) {
   const auto spec = kakeya::make_codec("e8v2", dim, {{"bits", "5"}});
   const int64_t cb = spec.code_bytes();
   const auto cs = view(d.cos, rows, d.nfreq), sn = view(d.sin, rows, d.nfreq);
-  const ChannelAffine aff = ChannelAffine::fit(view(d.x, 1000, dim), false, d.pairs, view(d.cos, 1000, d.nfreq),
-                                               view(d.sin, 1000, d.nfreq));
+  const ChannelAffine aff = ChannelAffine::fit(
+      view(d.x, 1000, dim), false, d.pairs, view(d.cos, 1000, d.nfreq), view(d.sin, 1000, d.nfreq));
   std::vector<uint8_t> a(rows * cb), p(rows * cb), ref(rows * cb);
   kakeya::cpu::encode_affine<float>(spec, aff, view(d.x, rows, dim), cs, sn, {a.data(), rows, cb});
   kakeya::cpu::encode<float>(spec, view(d.x, rows, dim), {p.data(), rows, cb});
@@ -197,7 +222,8 @@ TEST(Affine, CodecOverZBeatsPlainOnOffsetRows) {
   aff.forward<float>(view(d.x, rows, dim), cs, sn, {z.data(), rows, dim, dim});
   kakeya::cpu::encode<float>(spec, view(z, rows, dim), {ref.data(), rows, cb});
   EXPECT_EQ(a, ref);
-  kakeya::cpu::decode_affine<float>(spec, aff, {a.data(), rows, cb}, cs, sn, {ya.data(), rows, dim, dim});
+  kakeya::cpu::decode_affine<float>(spec, aff, {a.data(), rows, cb}, cs, sn,
+                                    {ya.data(), rows, dim, dim});
   kakeya::cpu::decode<float>(spec, {p.data(), rows, cb}, {yp.data(), rows, dim, dim});
   double ea = 0.0, ep = 0.0;
   for (size_t i = 0; i < d.x.size(); ++i) {
@@ -208,7 +234,8 @@ TEST(Affine, CodecOverZBeatsPlainOnOffsetRows) {
   std::vector<float> bad(d.x);
   bad[2050 * dim + 7] = NAN;
   const std::string msg = error_of([&] {
-    kakeya::cpu::encode_affine<float>(spec, aff, view(bad, rows, dim), cs, sn, {a.data(), rows, cb});
+    kakeya::cpu::encode_affine<float>(spec, aff, view(bad, rows, dim), cs, sn,
+                                      {a.data(), rows, cb});
   });
   EXPECT_NE(msg.find("from 2048 on"), std::string::npos) << msg;
   EXPECT_NE(msg.find("x[2, 7]"), std::string::npos) << msg;

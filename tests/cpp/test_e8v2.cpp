@@ -89,7 +89,10 @@ TEST(E8V2Golden, FastEncoderMatchesTheReference) {
   cpu::decode<float>(exact, {ce.data(), 300, exact.code_bytes()}, contiguous(ye.data(), 300, 512));
   cpu::decode<float>(exact, {cf.data(), 300, exact.code_bytes()}, contiguous(yf.data(), 300, 512));
   double ee = 0, ef = 0;
-  for (size_t i = 0; i < x.size(); ++i) ee += double(ye[i] - x[i]) * (ye[i] - x[i]), ef += double(yf[i] - x[i]) * (yf[i] - x[i]);
+  for (size_t i = 0; i < x.size(); ++i) {
+    ee += double(ye[i] - x[i]) * (ye[i] - x[i]);
+    ef += double(yf[i] - x[i]) * (yf[i] - x[i]);
+  }
   EXPECT_GE(ef, ee);  // the exact search is never worse in total here
   EXPECT_LT(10.0 * std::log10(ef / ee), 0.35);
 }

@@ -3,9 +3,9 @@
 /// \file e8v2.h
 /// `e8v2` (format v2): zoned E8 Voronoi code. Design and measurements:
 /// reports/2026-11-27-v2-research.md and reports/2026-11-27-e8v2.md; record layout:
-/// format.h (E8V2Layout); tables: e8v2_tables.h. The NumPy float64 reference is
-/// tests/reference/e8v2_ref.py; codes are byte-identical to it and decodes bit-identical
-/// (tests/golden/golden_e8v2_v1.json).
+/// format.h (E8V2Layout); tables: e8v2_tables.h. The NumPy reference (float64 encoder,
+/// float32 decode) is tests/reference/e8v2_ref.py; codes are byte-identical to it and
+/// decodes bit-identical (tests/golden/golden_e8v2_v1.json, golden_e8v2_fast_v1.json).
 ///
 /// Exact rules (float64, in the reference's operation order; no FMA contraction):
 ///   σ_i = 1 − 2·(fmix32(i + 0x9E3779B9) & 1) (MurmurHash3 finaliser);
@@ -717,8 +717,8 @@ inline constexpr SignTable kSigns = make_sign_table();
 /// digits → codewords c2 = 2c (point2_lanes) → stages 1, 2, 4 inside each block in int32
 /// (exact) → f_k·c2 in float32 (f_k = block_factor, one rounding) → a transpose per 8
 /// blocks and stages 8, 16, 32 between blocks in registers → stages ≥ 64 over the vector
-/// (fwht_stages, float32) → signs. The order of operations of decode_contract, so the bits
-/// are those of e8v2_decode_blocks.
+/// (fwht_stages, float32) → signs: the operations of the decode rule in the file comment,
+/// so the bits are those of e8v2_decode_blocks.
 template <int WI, class Out>
 KAKEYA_HD void decode_lanes(const E8V2Layout& l, const uint8_t* rec, Out* out) noexcept {
   typedef typename LaneTypes<WI>::I32 I32;

@@ -54,7 +54,8 @@ struct AffineView {
 namespace affine {
 
 /// μ_p: the mean rotated by the row's cos/sin (nfreq each; ignored when npairs = 0).
-KAKEYA_HD void rotated_mean(const AffineView& a, const float* cos_row, const float* sin_row, float* mu) noexcept {
+KAKEYA_HD void rotated_mean(const AffineView& a, const float* cos_row, const float* sin_row,
+                            float* mu) noexcept {
   for (int32_t i = 0; i < a.dim; ++i) mu[i] = a.mean[i];
   for (int32_t j = 0; j < a.npairs; ++j) {
     const RopePair p = a.pairs[j];
@@ -85,7 +86,8 @@ KAKEYA_HD void inverse(const AffineView& a, const float* mu, const float* z, Out
 }
 
 /// Un-rotates the pairs of one row in place: x = RoPE_p(k) → k (used by the fit).
-KAKEYA_HD void unrotate(const AffineView& a, const float* cos_row, const float* sin_row, float* x) noexcept {
+KAKEYA_HD void unrotate(const AffineView& a, const float* cos_row, const float* sin_row,
+                        float* x) noexcept {
   for (int32_t j = 0; j < a.npairs; ++j) {
     const RopePair p = a.pairs[j];
     const float c = cos_row[p.freq], s = sin_row[p.freq];
