@@ -242,3 +242,20 @@ TEST(Affine, CodecOverZBeatsPlainOnOffsetRows) {
 }
 
 }  // namespace
+
+// Nothing silently non-finite: a decode whose ẑ·σ + μ overflows, or a row whose cos/sin
+// are not finite, is an error naming the row and channel.
+TEST(Affine, OverflowAndNonFiniteRopeAreErrors) {
+  const ChannelAffine big({3e38f, 0.0f, 0.0f, 0.0f}, {3e38f, 1.0f, 1.0f, 1.0f});
+  std::vector<float> z = {2.0f, 0.0f, 0.0f, 0.0f}, out(4);
+  const std::string msg = error_of([&] {
+    big.inverse<float>(view(z, 1, 4), {}, {}, {out.data(), 1, 4, 4});
+  });
+  EXPECT_NE(msg.find("out[0, 0]: z * scale + mean overflows float32"), std::string::npos) << msg;
+  const ChannelAffine rope({1.0f, 2.0f, 0.0f, 0.0f}, {}, {{0, 1, 0}});
+  std::vector<float> x(4, 1.0f), zz(4), c = {NAN}, s = {0.0f};
+  const std::string m2 = error_of([&] {
+    rope.forward<float>(view(x, 1, 4), view(c, 1, 1), view(s, 1, 1), {zz.data(), 1, 4, 4});
+  });
+  EXPECT_NE(m2.find("cos[0, 0] = nan"), std::string::npos) << m2;
+}

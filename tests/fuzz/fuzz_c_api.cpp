@@ -14,7 +14,9 @@
 //     any stride the contract allows, so an accepted bad stride shows up under ASan);
 //   - a successful decode writes finite values; kakeya_decode_f32_rows flags exactly the
 //     rows that make kakeya_decode_f32 fail and zeroes them; a successful encode writes
-//     records that decode successfully.
+//     records that decode successfully;
+//   - the affine pre-transform (kakeya_affine_*) keeps the same status contract, and a
+//     successful affine decode is finite.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cmath>
@@ -40,6 +42,12 @@ std::string params_from(FuzzedDataProvider& p, const kakeya::CodecFamily& fam) {
   for (const auto& kv : fam.params) {
     if (!p.ConsumeBool()) continue;
     std::string v;
+    if (std::string(kv.first) == "encoder") {  // e8v2: mostly the two valid names
+      const int k = p.ConsumeIntegralInRange<int>(0, 3);
+      v = k == 0 ? "exact" : k == 1 ? "fast" : k == 2 ? "quick" : p.ConsumeRandomLengthString(6);
+      s += (s.empty() ? "" : ",") + std::string(kv.first) + "=" + v;
+      continue;
+    }
     switch (p.ConsumeIntegralInRange<int>(0, 2)) {
       case 0:
         v = std::to_string(p.ConsumeIntegralInRange<int32_t>(-2, 130));
@@ -182,6 +190,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rc = kakeya_decode_f32(codec, codes.data(), rows, c_stride, out.data(), x_stride);
     if (rc != 0) finding("a record written by encode does not decode", rc);
     if (!all_finite(out, rows, dim, x_stride)) finding("decode of encoded data is not finite", rc);
+  }
+
+  // The affine pre-transform over this codec: mean from x's first row, scale from its
+  // second (or none), up to 3 pairs and the cos/sin rows from the record bytes and from x
+  // (so NaN, inf, bad channels and equal-scale violations all occur). Encode must return a
+  // documented status; a successful encode must decode; a successful decode is finite.
+  if (rows > 0 && dim >= 1 && !bad_stride && !tail.empty()) {
+    const auto byte = [&](size_t i) { return tail[i % tail.size()]; };
+    const bool with_scale = byte(0) & 1;
+    const int32_t npairs = byte(1) % 4;
+    std::vector<int32_t> pairs;
+    for (int32_t j = 0; j < npairs; ++j)
+      for (int32_t k : {byte(2 + 3 * j) % (dim + 1), byte(3 + 3 * j) % (dim + 1), byte(4 + 3 * j) % 3})
+        pairs.push_back(k);
+    std::vector<float> scale(static_cast<size_t>(dim));
+    for (int32_t i = 0; i < dim; ++i) scale[i] = rows > 1 ? std::fabs(x[static_cast<size_t>(xs + i)]) : 1.0f;
+    kakeya_affine* aff = reinterpret_cast<kakeya_affine*>(&size);
+    rc = kakeya_affine_create(dim, x.data(), with_scale ? scale.data() : nullptr, pairs.data(), npairs, &aff);
+    check_status(rc, "kakeya_affine_create");
+    if (rc != 0 && aff != nullptr) finding("failed affine create left *out set", rc);
+    if (rc == 0) {
+      int32_t nf = -1;
+      check_status(rc = kakeya_affine_nfreq(aff, &nf), "kakeya_affine_nfreq");
+      if (rc != 0 || nf < 0 || nf > 3) finding("affine nfreq", rc);
+      std::vector<float> cs(static_cast<size_t>(rows * 3 + 1)), sn(cs.size());
+      for (size_t i = 0; i < cs.size(); ++i) {
+        cs[i] = byte(7 + i) & 1 ? x[i % x.size()] : std::cos(0.1f * static_cast<float>(i));
+        sn[i] = byte(8 + i) & 1 ? x[(i + 1) % x.size()] : std::sin(0.1f * static_cast<float>(i));
+      }
+      rc = kakeya_encode_affine_f32(codec, aff, x.data(), rows, x_stride, cs.data(), sn.data(), 3, codes.data(),
+                                    c_stride);
+      check_status(rc, "kakeya_encode_affine_f32");
+      const int rcd = kakeya_decode_affine_f32(codec, aff, codes.data(), rows, c_stride, cs.data(), sn.data(), 3,
+                                               out.data(), x_stride);
+      check_status(rcd, "kakeya_decode_affine_f32");
+      if (rc == 0 && rcd == -3) finding("a record written by encode_affine is corrupt", rcd);
+      if (rcd == 0 && !all_finite(out, rows, dim, x_stride)) finding("decode_affine returned non-finite values", rcd);
+      kakeya_affine_destroy(aff);
+    }
   }
 
   // NULL buffers with rows > 0 are argument errors, not crashes.

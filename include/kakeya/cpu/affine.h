@@ -157,7 +157,10 @@ class ChannelAffine {
     detail::check_rows("out", x, dim());
     KAKEYA_CHECK(z.rows == x.rows, "out.rows = ", x.rows, " does not match z.rows = ", z.rows);
     each_row(z.rows, cos, sin, [&](int64_t r, const AffineView& v, const float* mu) {
-      affine::inverse(v, mu, z.row(r), x.row(r));
+      const int32_t i = affine::inverse(v, mu, z.row(r), x.row(r));
+      KAKEYA_CHECK(i < 0, "out[", r, ", ", i,
+                   "]: z * scale + mean overflows float32 (z = ", z.row(r)[i],
+                   ", scale = ", has_scale() ? scale_[i] : 1.0f, ", mean = ", mu[i], ")");
     });
   }
 
@@ -171,7 +174,14 @@ class ChannelAffine {
     const AffineView v = view();
     std::vector<float> mu(mean_);
     for (int64_t r = 0; r < rows; ++r) {
-      if (v.npairs) affine::rotated_mean(v, cos.row(r), sin.row(r), mu.data());
+      if (v.npairs) {
+        affine::rotated_mean(v, cos.row(r), sin.row(r), mu.data());
+        for (const RopePair& p : pairs_)
+          KAKEYA_CHECK(std::isfinite(mu[p.a]) && std::isfinite(mu[p.b]), "cos[", r, ", ", p.freq,
+                       "] = ", cos.row(r)[p.freq], " and sin[", r, ", ", p.freq,
+                       "] = ", sin.row(r)[p.freq], " rotate the mean of channels ", p.a, ", ", p.b,
+                       " to a non-finite value");
+      }
       fn(r, v, mu.data());
     }
   }

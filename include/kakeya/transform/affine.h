@@ -76,13 +76,17 @@ KAKEYA_HD void forward(const AffineView& a, const float* mu, const In* x, float*
   }
 }
 
-/// x̂ = ẑ ⊙ σ + μ_p for one row (in place is fine: z may alias nothing but itself).
+/// x̂ = ẑ ⊙ σ + μ_p for one row. Returns the first channel whose float32 value is not
+/// finite (ẑ·σ + μ overflowed), or −1: the caller reports it, nothing is silently inf.
 template <class Out>
-KAKEYA_HD void inverse(const AffineView& a, const float* mu, const float* z, Out* x) noexcept {
+KAKEYA_HD int32_t inverse(const AffineView& a, const float* mu, const float* z, Out* x) noexcept {
+  int32_t bad = -1;
   for (int32_t i = 0; i < a.dim; ++i) {
-    const float v = a.scale ? z[i] * a.scale[i] : z[i];
-    x[i] = element<Out>::from_float(v + mu[i]);
+    const float v = (a.scale ? z[i] * a.scale[i] : z[i]) + mu[i];
+    if (bad < 0 && !(v - v == 0.0f)) bad = i;  // inf − inf and NaN − NaN are NaN
+    x[i] = element<Out>::from_float(v);
   }
+  return bad;
 }
 
 /// Un-rotates the pairs of one row in place: x = RoPE_p(k) → k (used by the fit).
