@@ -89,7 +89,7 @@ def _rows(x: Any, name: str, dim: int) -> tuple[np.ndarray, tuple, str]:
         raise KakeyaTypeError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
     if a.ndim == 0 or a.shape[-1] != dim:
         raise KakeyaValueError(f"{name} shape {a.shape} must end in dim = {dim}")
-    if a.dtype.kind != "f":
+    if a.dtype.kind != "f" and a.dtype.name != "bfloat16":  # bfloat16: ml_dtypes
         raise KakeyaTypeError(f"{name} dtype {a.dtype} must be a float type")
     return np.ascontiguousarray(a.reshape(-1, dim), dtype=np.float32), a.shape[:-1], kind
 

@@ -84,6 +84,16 @@ def test_affine_codec_beats_plain_on_offset_keys_and_spec_round_trips():
     np.testing.assert_array_equal(again.affine.mean, rope.affine.mean)
 
 
+def test_float16_and_bfloat16_rows():
+    x = (np.random.default_rng(2).standard_normal((12, 32)) + 5).astype(np.float32)
+    aff = kl.ChannelAffine.fit(x)
+    for dt in (np.float16, pytest.importorskip("ml_dtypes").bfloat16):
+        xd = x.astype(dt)
+        np.testing.assert_array_equal(aff.forward(xd), aff.forward(xd.astype(np.float32)))
+    with pytest.raises(kl.KakeyaTypeError, match="must be a float type"):
+        aff.forward(np.ones((2, 32), np.int32))
+
+
 def test_torch_cpu_rows():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(1).standard_normal((10, 32)).astype(np.float32) + 5
