@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._arrays import is_torch
+from ._arrays import is_torch, to_float32_rows
 from ._codec import CodecBase
 from ._core import KakeyaTypeError, KakeyaValueError
 
@@ -78,20 +78,10 @@ def rope_cos_sin(positions: Any, inv_freq: Any) -> tuple[np.ndarray, np.ndarray]
 
 
 def _rows(x: Any, name: str, dim: int) -> tuple[np.ndarray, tuple, str]:
-    if is_torch(x):
-        if x.device.type != "cpu":
-            raise KakeyaTypeError(f"{name} is a {x.device.type} tensor; the affine pre-transform runs on the CPU "
-                                  "(move it with .cpu())")
-        a, kind = x.detach().float().numpy(), "torch"
-    elif isinstance(x, np.ndarray):
-        a, kind = x, "numpy"
-    else:
-        raise KakeyaTypeError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
-    if a.ndim == 0 or a.shape[-1] != dim:
-        raise KakeyaValueError(f"{name} shape {a.shape} must end in dim = {dim}")
-    if a.dtype.kind != "f" and a.dtype.name != "bfloat16":  # bfloat16: ml_dtypes
-        raise KakeyaTypeError(f"{name} dtype {a.dtype} must be a float type")
-    return np.ascontiguousarray(a.reshape(-1, dim), dtype=np.float32), a.shape[:-1], kind
+    """(float32 rows, leading shape, "numpy" | "torch") of x (..., dim): the codecs' input
+    rules (_arrays: float32/float16/bfloat16, numpy or CPU torch)."""
+    rows = to_float32_rows(x, name, dim)  # validates x
+    return rows, tuple(np.shape(x)[:-1]), "torch" if is_torch(x) else "numpy"
 
 
 def _rope_rows(t: Any, name: str, rows: int, nfreq: int) -> np.ndarray | None:

@@ -90,7 +90,7 @@ def test_float16_and_bfloat16_rows():
     for dt in (np.float16, pytest.importorskip("ml_dtypes").bfloat16):
         xd = x.astype(dt)
         np.testing.assert_array_equal(aff.forward(xd), aff.forward(xd.astype(np.float32)))
-    with pytest.raises(kl.KakeyaTypeError, match="must be a float type"):
+    with pytest.raises(kl.KakeyaTypeError, match="dtype int32 is not supported"):
         aff.forward(np.ones((2, 32), np.int32))
 
 
@@ -115,7 +115,7 @@ def test_errors_name_the_argument():
         aff.forward(x)
     with pytest.raises(kl.KakeyaValueError, match=r"cos shape \(2, 1\) must be \(rows = 3, nfreq = 1\)"):
         aff.forward(x, np.ones((2, 1)), np.ones((2, 1)))
-    with pytest.raises(kl.KakeyaValueError, match="must end in dim = 8"):
+    with pytest.raises(kl.KakeyaValueError, match="last dimension is 7, expected 8"):
         aff.forward(np.ones((3, 7), np.float32), np.ones((3, 1)), np.ones((3, 1)))
     with pytest.raises(kl.KakeyaValueError, match="affine dim = 8 does not match the codec dim = 32"):
         kl.AffineCodec(kl.codec("e8v2", 32, bits=6), aff)

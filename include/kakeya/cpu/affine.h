@@ -72,7 +72,6 @@ class ChannelAffine {
     const AffineView v = shape.view();
     std::vector<double> s1(static_cast<size_t>(dim), 0.0), s2(static_cast<size_t>(dim), 0.0);
     std::vector<float> row(static_cast<size_t>(dim));
-    std::vector<std::vector<float>> rows;
     for (int64_t r = 0; r < x.rows; ++r) {
       const float* xr = x.row(r);
       for (int32_t i = 0; i < dim; ++i) {
